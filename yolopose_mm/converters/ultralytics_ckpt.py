@@ -1,0 +1,283 @@
+# Copyright (c) yolopose_mm contributors. Licensed under the Apache License 2.0.
+"""Convert an Ultralytics YOLOv8-pose / YOLO11-pose checkpoint to a yolopose_mm (mmengine) checkpoint.
+
+The file is read with :func:`~.safe_pickle.safe_load_checkpoint`: no Ultralytics install is needed and no code
+from the pickle runs. Names are mapped declaratively: a table gives the destination of each top-level Ultralytics
+layer, and a second table renames children by the Ultralytics class that owns them.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from collections import OrderedDict
+from dataclasses import asdict, dataclass
+from types import MappingProxyType
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+import torch
+from torch import nn
+
+from ..models.arch_tables import get_family, scaled_channels
+from .safe_pickle import InertRecord, iter_module_records, record_tensors, safe_load_checkpoint
+
+# Destination of each top-level Ultralytics layer (None: a layer without parameters: Upsample / Concat).
+_V11_LAYERS = ('backbone.stem', 'backbone.stage1.0', 'backbone.stage1.1', 'backbone.stage2.0', 'backbone.stage2.1',
+               'backbone.stage3.0', 'backbone.stage3.1', 'backbone.stage4.0', 'backbone.stage4.1',
+               'backbone.stage4.2', 'backbone.stage4.3', None, None, 'neck.top_down_blocks.0', None, None,
+               'neck.top_down_blocks.1', 'neck.downsample_convs.0', None, 'neck.bottom_up_blocks.0',
+               'neck.downsample_convs.1', None, 'neck.bottom_up_blocks.1', 'head.head_module')
+_V8_LAYERS = _V11_LAYERS[:10] + _V11_LAYERS[11:]
+LAYER_MAP: Mapping[str, Tuple[Optional[str], ...]] = MappingProxyType({'11': _V11_LAYERS, 'v8': _V8_LAYERS})
+
+# Child renames by owning Ultralytics class (None: drop the child; it holds only fixed, derived weights).
+CHILD_RENAMES: Mapping[str, Mapping[str, Optional[str]]] = MappingProxyType({
+    'C2f': {'cv1': 'pre_conv', 'cv2': 'post_conv', 'm': 'blocks'},
+    'C3k2': {'cv1': 'pre_conv', 'cv2': 'post_conv', 'm': 'blocks'},
+    'C3k': {'cv1': 'main_conv', 'cv2': 'short_conv', 'cv3': 'final_conv', 'm': 'blocks'},
+    'Bottleneck': {'cv1': 'conv1', 'cv2': 'conv2'},
+    'SPPF': {'cv1': 'reduce_conv', 'cv2': 'fuse_conv'},
+    'C2PSA': {'cv1': 'pre_conv', 'cv2': 'post_conv', 'm': 'blocks'},
+    'Attention': {'pe': 'pos_enc'},
+    'Pose': {'cv2': 'box_branch', 'cv3': 'cls_branch', 'cv4': 'kpt_branch', 'dfl': None},
+})
+_PARAM_FREE = ('Upsample', 'Concat')
+
+
+class ConversionError(ValueError):
+    """The checkpoint does not match a supported YOLO pose architecture; the message names the layer."""
+
+
+@dataclass(frozen=True)
+class DetectedArch:
+    """Architecture read from an Ultralytics checkpoint."""
+
+    version: str
+    scale: str
+    num_classes: int
+    num_keypoints: int
+    keypoint_dim: int
+
+    @property
+    def config_name(self) -> str:
+        """The yolopose_mm config matching this architecture (relative to the repository root)."""
+        if self.version == '11':
+            return f'configs/yolo11_pose/yolo11-pose-{self.scale}_8xb16-600e_coco-640x640.py'
+        return f'configs/yolov8_pose/yolov8-pose-{self.scale}_8xb16-500e_coco-640x640.py'
+
+
+def build_pose_network(arch: DetectedArch) -> nn.Module:
+    """Backbone, neck and head of ``arch`` in an ``nn.Module`` whose state-dict keys match the estimator's."""
+    from ..models import YOLOBackbone, YOLOPAFPN, YOLOPoseHead
+
+    net = nn.Module()
+    net.backbone = YOLOBackbone(arch.version, arch.scale)
+    net.neck = YOLOPAFPN(arch.version, arch.scale)
+    net.head = YOLOPoseHead(arch.version, arch.scale, num_classes=arch.num_classes,
+                            num_keypoints=arch.num_keypoints, keypoint_dim=arch.keypoint_dim)
+    return net
+
+
+def _top_layers(model: InertRecord) -> List[InertRecord]:
+    seq = (model.get('_modules') or {}).get('model')
+    if not isinstance(seq, InertRecord):
+        raise ConversionError('the checkpoint model has no `model` layer list; is it an Ultralytics YOLO model?')
+    children = seq.get('_modules') or {}
+    return [children[k] for k in sorted(children, key=int)]
+
+
+def _detect_version(layers: List[InertRecord]) -> str:
+    kinds = [layer.record_name for layer in layers]
+    if kinds[-1:] != ['Pose']:
+        raise ConversionError(f'the last layer is {kinds[-1] if kinds else "missing"}, not Pose: only YOLO pose '
+                              'models can be converted')
+    for version, table in LAYER_MAP.items():
+        if len(table) != len(layers):
+            continue
+        block = 'C3k2' if version == '11' else 'C2f'
+        if kinds.count(block) >= 4 and (version != '11' or 'C2PSA' in kinds):
+            return version
+    raise ConversionError(f'unknown layer layout ({len(layers)} layers: {", ".join(kinds)}); supported: '
+                          'YOLOv8-pose (C2f) and YOLO11-pose (C3k2 + C2PSA) with P3-P5 outputs')
+
+
+def _renamed_tensors(layer: InertRecord, prefix: str) -> Dict[str, torch.Tensor]:
+    out: Dict[str, torch.Tensor] = {}
+    for path, record in iter_module_records(layer):
+        parts = path.split('.') if path else []
+        node, renamed, dropped = layer, [], False
+        for part in parts:
+            rename = CHILD_RENAMES.get(node.record_name, {})
+            new = rename.get(part, part)
+            if part in rename and new is None:
+                dropped = True
+                break
+            renamed.append(new)
+            node = (node.get('_modules') or {})[part]
+        if dropped:
+            continue
+        for name, tensor in record_tensors(record).items():
+            out['.'.join([prefix, *renamed, name])] = tensor
+    return out
+
+
+def _check_dfl(head: InertRecord, reg_max: int) -> None:
+    dfl = (head.get('_modules') or {}).get('dfl')
+    weight = record_tensors((dfl.get('_modules') or {}).get('conv')).get('weight') if dfl is not None else None
+    if weight is not None and not torch.equal(weight.float().view(-1), torch.arange(reg_max, dtype=torch.float)):
+        raise ConversionError('layer Pose.dfl holds weights other than 0..reg_max-1; this is not a standard '
+                              'YOLO pose head')
+
+
+def _detect_head(head: InertRecord) -> Tuple[int, int, int, int]:
+    """(num_classes, K, dim, reg_max) from the Pose layer's weights and attributes."""
+    t = _renamed_tensors(head, 'h')
+    try:
+        box_out = t['h.box_branch.0.2.weight'].shape[0]
+        nc = t['h.cls_branch.0.2.weight'].shape[0]
+        nk = t['h.kpt_branch.0.2.weight'].shape[0]
+    except KeyError as e:
+        raise ConversionError(f'layer Pose is missing {e.args[0][2:]}: not a YOLOv8/11 pose head') from None
+    kpt_shape = head.get('kpt_shape')
+    if kpt_shape is None or len(kpt_shape) != 2:
+        kpt_shape = (nk // 3, 3) if nk % 3 == 0 and nk % 2 else None
+    if kpt_shape is None or kpt_shape[0] * kpt_shape[1] != nk or kpt_shape[1] not in (2, 3):
+        raise ConversionError(f'cannot tell the keypoint shape: the keypoint branch has {nk} outputs and the '
+                              f'checkpoint stores kpt_shape={head.get("kpt_shape")}')
+    return int(nc), int(kpt_shape[0]), int(kpt_shape[1]), int(box_out // 4)
+
+
+def _candidate_scales(version: str, stem_width: int, hint: Optional[str]) -> List[str]:
+    family, _ = get_family(version, 'n')
+    names = [s for s, sc in family.scales.items() if scaled_channels(family.stem_channels, sc) == stem_width]
+    if hint in names:
+        names.remove(hint)
+        names.insert(0, hint)
+    return names
+
+
+def _match(state: Dict[str, torch.Tensor], expected: Dict[str, torch.Tensor], layer_of: Dict[str, str]) -> str:
+    """'' when ``state`` fits ``expected`` exactly, else a message naming the first layer that does not."""
+    for key, value in expected.items():
+        if key not in state:
+            return f'{key} is missing from the checkpoint'
+        if tuple(state[key].shape) != tuple(value.shape):
+            return (f'{layer_of.get(key, "?")} -> {key}: checkpoint shape {tuple(state[key].shape)}, expected '
+                    f'{tuple(value.shape)}')
+    extra = sorted(set(state) - set(expected))
+    if extra:
+        return f'{layer_of.get(extra[0], "?")} -> {extra[0]} has no counterpart in the architecture'
+    return ''
+
+
+def convert_ultralytics_checkpoint(src: str) -> Tuple[Dict[str, Any], DetectedArch]:
+    """Read an Ultralytics pose checkpoint safely and map it to yolopose_mm names.
+
+    Args:
+        src: path to the ``.pt`` file.
+
+    Returns:
+        (checkpoint dict with ``state_dict`` (fp32) and ``meta``, detected architecture).
+
+    Raises:
+        UnsafeCheckpointError: the pickle asks for code (nothing is run).
+        ConversionError: not a supported architecture; the message names the layer that did not match.
+    """
+    ckpt = safe_load_checkpoint(src)
+    if not isinstance(ckpt, dict):
+        raise ConversionError(f'{src}: expected a checkpoint dict with a `model` or `ema` entry, got '
+                              f'{type(ckpt).__name__}')
+    model = ckpt.get('ema') if isinstance(ckpt.get('ema'), InertRecord) else ckpt.get('model')
+    if not isinstance(model, InertRecord):
+        raise ConversionError(f'{src}: no `model` or `ema` entry holding an Ultralytics model')
+    layers = _top_layers(model)
+    version = _detect_version(layers)
+    state: Dict[str, torch.Tensor] = OrderedDict()
+    layer_of: Dict[str, str] = {}
+    for index, (layer, dest) in enumerate(zip(layers, LAYER_MAP[version])):
+        if dest is None:
+            if layer.record_name not in _PARAM_FREE or record_tensors(layer):
+                raise ConversionError(f'layer model.{index} is {layer.record_name}; expected Upsample or Concat')
+            continue
+        tensors = _renamed_tensors(layer, dest)
+        for key in tensors:
+            layer_of[key] = f'layer model.{index} ({layer.record_name})'
+        state.update(tensors)
+    nc, k, dim, reg_max = _detect_head(layers[-1])
+    if reg_max != 16:
+        raise ConversionError(f'layer Pose has reg_max={reg_max}; only reg_max=16 models are supported')
+    _check_dfl(layers[-1], reg_max)
+    stem = state.get('backbone.stem.conv.weight')
+    if stem is None:
+        raise ConversionError('layer model.0 (stem) has no conv weight')
+    yaml_cfg = model.get('yaml') or {}
+    candidates = _candidate_scales(version, int(stem.shape[0]), yaml_cfg.get('scale'))
+    if not candidates:
+        raise ConversionError(f'layer model.0 (stem) has {stem.shape[0]} channels, which matches no '
+                              f'{version} scale')
+    errors = []
+    for scale in candidates:
+        arch = DetectedArch(version, scale, nc, k, dim)
+        expected = build_pose_network(arch).state_dict()
+        problem = _match(state, expected, layer_of)
+        if not problem:
+            state = OrderedDict((key, state[key].float().clone()) for key in expected)
+            return {'state_dict': state, 'meta': _meta(src, ckpt, model, arch)}, arch
+        errors.append(f'{version}-{scale}: {problem}')
+    raise ConversionError('the weights match no known architecture: ' + '; '.join(errors))
+
+
+def _sha256(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for chunk in iter(lambda: f.read(1 << 20), b''):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def coco_dataset_meta() -> Dict[str, Any]:
+    """mmpose's COCO-17 metainfo (names, skeleton, colours, flip pairs, sigmas)."""
+    from mmpose.datasets.datasets.utils import parse_pose_metainfo
+    return parse_pose_metainfo(dict(from_file='configs/_base_/datasets/coco.py'))
+
+
+def _meta(src: str, ckpt: Dict[str, Any], model: InertRecord, arch: DetectedArch) -> Dict[str, Any]:
+    names = model.get('names')
+    meta: Dict[str, Any] = {
+        'converted_from': {
+            'file': os.path.basename(src),
+            'sha256': _sha256(src),
+            'ultralytics_version': str(ckpt.get('version', '')),
+            'date': str(ckpt.get('date', '')),
+        },
+        'arch': asdict(arch),
+        'config': arch.config_name,
+        'cfg': _config_text(arch),
+        'class_names': {int(i): str(n) for i, n in names.items()} if isinstance(names, dict) else None,
+    }
+    if arch.num_keypoints == 17:
+        meta['dataset_meta'] = coco_dataset_meta()
+    return meta
+
+
+def _config_text(arch: DetectedArch) -> str:
+    """The full config for ``arch`` as text (stored in ``meta['cfg']`` as mmengine does for its checkpoints)."""
+    from mmengine.config import Config
+
+    from ..utils import config_file
+    cfg = Config.fromfile(str(config_file(arch.config_name)))
+    head = cfg.model.head
+    head.num_classes, head.num_keypoints, head.keypoint_dim = (arch.num_classes, arch.num_keypoints,
+                                                               arch.keypoint_dim)
+    return cfg.pretty_text
+
+
+def save_converted(src: str, dst: str) -> DetectedArch:
+    """Convert ``src`` and write the mmengine checkpoint to ``dst``; returns the detected architecture."""
+    converted, arch = convert_ultralytics_checkpoint(src)
+    os.makedirs(os.path.dirname(os.path.abspath(dst)), exist_ok=True)
+    torch.save(converted, dst)
+    return arch
+
+
+__all__ = ['ConversionError', 'DetectedArch', 'convert_ultralytics_checkpoint', 'save_converted',
+           'build_pose_network', 'coco_dataset_meta', 'LAYER_MAP', 'CHILD_RENAMES']

@@ -1,0 +1,110 @@
+# Copyright (c) yolopose_mm contributors. Licensed under the Apache License 2.0.
+"""Letterbox resize, as YOLO models see their input at test time."""
+from __future__ import annotations
+
+from typing import Dict, Optional, Sequence, Tuple, Union
+
+import cv2
+import numpy as np
+from mmcv.transforms import BaseTransform
+from mmpose.registry import TRANSFORMS
+
+
+def letterbox_params(img_hw: Tuple[int, int], target_hw: Tuple[int, int], stride: int, auto: bool,
+                     scaleup: bool = True) -> Dict[str, object]:
+    """Resize and padding for a letterbox.
+
+    The long side is scaled to fit ``target_hw`` (keeping the aspect ratio), each side rounded to whole pixels;
+    the remainder is padded, split between both sides (one pixel more at the bottom/right when odd). With
+    ``auto`` the padded size is the smallest multiple of ``stride`` instead of ``target_hw``.
+
+    Returns:
+        dict with ``new_wh`` (resized content size), ``pad`` (left, top, right, bottom), ``gain_xy`` (per-axis
+        content scale) and ``out_wh`` (padded size).
+    """
+    h, w = img_hw
+    th, tw = target_hw
+    r = min(th / h, tw / w)
+    if not scaleup:
+        r = min(r, 1.0)
+    new_w, new_h = max(round(w * r), 1), max(round(h * r), 1)
+    dw, dh = tw - new_w, th - new_h
+    if auto:
+        dw, dh = dw % stride, dh % stride
+    left, right = round(dw / 2 - 0.1), round(dw / 2 + 0.1)
+    top, bottom = round(dh / 2 - 0.1), round(dh / 2 + 0.1)
+    return dict(new_wh=(new_w, new_h), pad=(left, top, right, bottom), gain_xy=(new_w / w, new_h / h),
+                out_wh=(new_w + left + right, new_h + top + bottom))
+
+
+@TRANSFORMS.register_module()
+class LetterBox(BaseTransform):
+    """Resize keeping the aspect ratio and pad with a constant colour, centred.
+
+    Records the mapping in mmpose's metainfo (``input_size``, ``input_center``, ``input_scale``) so that
+    ``BottomupPoseEstimator`` maps predictions back to the original image. Keypoints and boxes present in the
+    results (``keypoints``, ``bbox``) are transformed too.
+
+    Args:
+        input_size: Target (w, h) or one int for a square.
+        auto: Pad only to the next multiple of ``stride`` (YOLO's predict path) instead of the full size.
+        stride: Stride for ``auto``.
+        pad_val: Padding colour.
+        scaleup: Allow enlarging small images.
+        interpolation: OpenCV interpolation flag.
+
+    Required keys: img. Modified keys: img, img_shape, keypoints, bbox. Added keys: input_size, input_center,
+    input_scale, letterbox_pad, letterbox_gain.
+    """
+
+    def __init__(self, input_size: Union[int, Sequence[int]] = 640, auto: bool = False, stride: int = 32,
+                 pad_val: Union[int, Sequence[int]] = 114, scaleup: bool = True,
+                 interpolation: int = cv2.INTER_LINEAR) -> None:
+        super().__init__()
+        if isinstance(input_size, int):
+            input_size = (input_size, input_size)
+        input_size = tuple(int(v) for v in input_size)
+        if len(input_size) != 2 or min(input_size) < 1:
+            raise ValueError(f'LetterBox: input_size must be an int or (w, h) of positive ints, got {input_size}')
+        if auto and stride < 1:
+            raise ValueError(f'LetterBox: stride must be >= 1 with auto=True, got {stride}')
+        self.input_size = input_size
+        self.auto = auto
+        self.stride = stride
+        self.pad_val = pad_val
+        self.scaleup = scaleup
+        self.interpolation = interpolation
+
+    def transform(self, results: Dict) -> Optional[Dict]:
+        img = results['img']
+        h, w = img.shape[:2]
+        p = letterbox_params((h, w), (self.input_size[1], self.input_size[0]), self.stride, self.auto, self.scaleup)
+        new_w, new_h = p['new_wh']
+        if (new_w, new_h) != (w, h):
+            img = cv2.resize(img, (new_w, new_h), interpolation=self.interpolation)
+        left, top, right, bottom = p['pad']
+        pad_val = self.pad_val if isinstance(self.pad_val, (int, float)) else tuple(self.pad_val)
+        pad_val = (pad_val,) * 3 if isinstance(pad_val, (int, float)) else pad_val
+        img = cv2.copyMakeBorder(img, top, bottom, left, right, cv2.BORDER_CONSTANT, value=pad_val)
+        gx, gy = p['gain_xy']
+        out_w, out_h = p['out_wh']
+        gain = np.array([gx, gy], dtype=np.float32)
+        offset = np.array([left, top], dtype=np.float32)
+        if results.get('keypoints') is not None:
+            results['keypoints'] = results['keypoints'] * gain + offset
+        if results.get('bbox') is not None:
+            results['bbox'] = results['bbox'] * np.tile(gain, 2) + np.tile(offset, 2)
+        results['img'] = img
+        results['img_shape'] = img.shape[:2]
+        results['input_size'] = (out_w, out_h)
+        # The estimator maps x_in -> x_in / W * scale + center - scale / 2, which must equal (x_in - left) / gx.
+        scale = np.array([out_w / gx, out_h / gy], dtype=np.float64)
+        results['input_scale'] = scale
+        results['input_center'] = np.array([(out_w / 2 - left) / gx, (out_h / 2 - top) / gy], dtype=np.float64)
+        results['letterbox_pad'] = (left, top, right, bottom)
+        results['letterbox_gain'] = (gx, gy)
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{type(self).__name__}(input_size={self.input_size}, auto={self.auto}, stride={self.stride}, '
+                f'pad_val={self.pad_val})')

@@ -1,0 +1,3 @@
+from .yolo_backbone import YOLOBackbone
+
+__all__ = ['YOLOBackbone']

@@ -1,0 +1,9 @@
+# Copyright (c) yolopose_mm contributors. Licensed under the Apache License 2.0.
+from .bottleneck import Bottleneck
+from .conv import ConvBNAct, DWConv
+from .csp_blocks import C2f, C3k, C3k2
+from .psa import C2PSA, PositionSensitiveAttention, PSABlock
+from .sppf import SPPF
+
+__all__ = ['ConvBNAct', 'DWConv', 'Bottleneck', 'C2f', 'C3k', 'C3k2', 'SPPF', 'PositionSensitiveAttention',
+           'PSABlock', 'C2PSA']

@@ -1,0 +1,59 @@
+# Copyright (c) yolopose_mm contributors. Licensed under the Apache License 2.0.
+"""Conv + BatchNorm + SiLU, the basic unit of every YOLO layer."""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+# BatchNorm settings used by the Ultralytics YOLO family (PyTorch defaults are eps 1e-5, momentum 0.1).
+BN_EPS = 1e-3
+BN_MOMENTUM = 0.03
+
+
+class ConvBNAct(nn.Module):
+    """A bias-free convolution, BatchNorm (eps 1e-3, momentum 0.03) and SiLU (or no activation).
+
+    Padding keeps the spatial size for stride 1 ("same" padding, ``kernel_size // 2`` times dilation).
+
+    Args:
+        in_channels: Input channels C_in.
+        out_channels: Output channels C_out.
+        kernel_size: Square kernel size.
+        stride: Convolution stride.
+        groups: Convolution groups (``in_channels`` for a depthwise convolution).
+        dilation: Convolution dilation.
+        act: Apply SiLU when True, identity when False.
+
+    Shapes:
+        x: (B, C_in, H, W) -> (B, C_out, H / stride, W / stride).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 1, stride: int = 1,
+                 groups: int = 1, dilation: int = 1, act: bool = True) -> None:
+        super().__init__()
+        for name, value in (('in_channels', in_channels), ('out_channels', out_channels),
+                            ('kernel_size', kernel_size), ('stride', stride), ('groups', groups)):
+            if int(value) < 1:
+                raise ValueError(f'ConvBNAct: {name} must be a positive integer, got {value!r}')
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(f'ConvBNAct: groups={groups} must divide in_channels={in_channels} and '
+                             f'out_channels={out_channels}')
+        padding = dilation * (kernel_size - 1) // 2
+        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding,
+                              dilation=dilation, groups=groups, bias=False)
+        self.bn = nn.BatchNorm2d(out_channels, eps=BN_EPS, momentum=BN_MOMENTUM)
+        self.act = nn.SiLU(inplace=True) if act else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.act(self.bn(self.conv(x)))
+
+
+class DWConv(ConvBNAct):
+    """Depthwise ConvBNAct: groups = gcd(in_channels, out_channels) (equals C_in when C_in == C_out)."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 1, stride: int = 1,
+                 act: bool = True) -> None:
+        super().__init__(in_channels, out_channels, kernel_size, stride,
+                         groups=math.gcd(in_channels, out_channels), act=act)

@@ -1,0 +1,3 @@
+from .yolo_pafpn import YOLOPAFPN
+
+__all__ = ['YOLOPAFPN']

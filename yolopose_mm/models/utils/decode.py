@@ -1,0 +1,129 @@
+# Copyright (c) yolopose_mm contributors. Licensed under the Apache License 2.0.
+"""The one decoding path of the YOLO pose head, shared by predict, loss and deploy.
+
+Coordinates are produced in *grid units* of each prior's level by :func:`decode_boxes_grid` and
+:func:`decode_keypoints_grid` (what the loss compares against), and in input pixels by
+:func:`decode_predictions` (grid units x stride), which predict and the deploy rewriter call.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple, Optional, Sequence, Tuple
+
+import torch
+
+
+class Priors(NamedTuple):
+    """Prior points of all levels.
+
+    Attributes:
+        points: (N, 2) cell centres (x + 0.5, y + 0.5) in grid units of the prior's level.
+        strides: (N, 1) stride of the prior's level in pixels.
+    """
+
+    points: torch.Tensor
+    strides: torch.Tensor
+
+
+class DecodedPose(NamedTuple):
+    """Decoded predictions in input-image pixels.
+
+    Attributes:
+        bboxes: (B, N, 4) x1, y1, x2, y2.
+        scores: (B, N, C) class probabilities.
+        keypoints: (B, N, K, 2) x, y.
+        keypoint_scores: (B, N, K) visibility probabilities (ones when the model has dim 2).
+    """
+
+    bboxes: torch.Tensor
+    scores: torch.Tensor
+    keypoints: torch.Tensor
+    keypoint_scores: torch.Tensor
+
+
+def make_priors(featmap_sizes: Sequence[Tuple[int, int]], strides: Sequence[int], dtype: torch.dtype = torch.float32,
+                device: Optional[torch.device] = None) -> Priors:
+    """Cell-centre priors for every level, level-major then row-major (the order of the flattened outputs).
+
+    Args:
+        featmap_sizes: (H_i, W_i) per level.
+        strides: stride per level.
+        dtype: dtype of the result.
+        device: device of the result.
+
+    Returns:
+        :class:`Priors` with N = sum H_i * W_i.
+    """
+    if len(featmap_sizes) != len(strides):
+        raise ValueError(f'make_priors: {len(featmap_sizes)} feature maps but {len(strides)} strides')
+    points, prior_strides = [], []
+    for (h, w), stride in zip(featmap_sizes, strides):
+        xs = torch.arange(w, dtype=dtype, device=device) + 0.5
+        ys = torch.arange(h, dtype=dtype, device=device) + 0.5
+        gy, gx = torch.meshgrid(ys, xs, indexing='ij')
+        points.append(torch.stack((gx, gy), -1).view(-1, 2))
+        prior_strides.append(torch.full((h * w, 1), float(stride), dtype=dtype, device=device))
+    return Priors(torch.cat(points), torch.cat(prior_strides))
+
+
+def box_distances(box_logits: torch.Tensor, reg_max: int) -> torch.Tensor:
+    """Expected distance of each box side: softmax over ``reg_max`` bins, dotted with bin indices 0..reg_max-1.
+
+    Args:
+        box_logits: (B, 4 * reg_max, N), side-major.
+        reg_max: number of bins.
+
+    Returns:
+        (B, N, 4) distances (left, top, right, bottom) in grid units.
+    """
+    b, _, n = box_logits.shape
+    probs = box_logits.view(b, 4, reg_max, n).softmax(2)
+    bins = torch.arange(reg_max, dtype=probs.dtype, device=probs.device)
+    return torch.einsum('bsrn,r->bns', probs, bins)
+
+
+def decode_boxes_grid(distances: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
+    """Boxes x1, y1, x2, y2 in grid units from side distances (B, N, 4) and prior points (N, 2)."""
+    return torch.cat((points - distances[..., :2], points + distances[..., 2:]), -1)
+
+
+def decode_keypoints_grid(kpt_raw: torch.Tensor, points: torch.Tensor, keypoint_dim: int) -> torch.Tensor:
+    """Keypoints in grid units: x = 2 * raw_x + (prior_x - 0.5), same for y; visibility stays a logit.
+
+    Args:
+        kpt_raw: (B, K * dim, N) raw keypoint outputs.
+        points: (N, 2) prior points in grid units.
+        keypoint_dim: dim (2 or 3).
+
+    Returns:
+        (B, N, K, dim): x, y in grid units (and the raw visibility logit when dim == 3).
+    """
+    b, kd, n = kpt_raw.shape
+    kpts = kpt_raw.view(b, kd // keypoint_dim, keypoint_dim, n).permute(0, 3, 1, 2)
+    xy = kpts[..., :2] * 2.0 + (points - 0.5).view(1, n, 1, 2)
+    return torch.cat((xy, kpts[..., 2:]), -1)
+
+
+def decode_predictions(box_logits: torch.Tensor, cls_logits: torch.Tensor, kpt_raw: torch.Tensor, priors: Priors,
+                       reg_max: int, keypoint_dim: int) -> DecodedPose:
+    """Decode raw head outputs to boxes, class scores and keypoints in input pixels.
+
+    Args:
+        box_logits: (B, 4 * reg_max, N).
+        cls_logits: (B, C, N).
+        kpt_raw: (B, K * dim, N).
+        priors: :class:`Priors` for the N positions.
+        reg_max: box distribution bins.
+        keypoint_dim: 2 or 3.
+
+    Returns:
+        :class:`DecodedPose`.
+    """
+    stride = priors.strides  # (N, 1)
+    bboxes = decode_boxes_grid(box_distances(box_logits, reg_max), priors.points) * stride
+    kpts = decode_keypoints_grid(kpt_raw, priors.points, keypoint_dim)
+    keypoints = kpts[..., :2] * stride.view(1, -1, 1, 1)
+    if keypoint_dim == 3:
+        keypoint_scores = kpts[..., 2].sigmoid()
+    else:
+        keypoint_scores = torch.ones_like(kpts[..., 0])
+    return DecodedPose(bboxes, cls_logits.sigmoid().transpose(1, 2), keypoints, keypoint_scores)
