@@ -1,0 +1,68 @@
+# Copyright (c) yolopose_mm contributors. Licensed under the Apache License 2.0.
+"""Layer-by-layer parity with Ultralytics' blocks, weights moved by the converter's declarative renames.
+
+Whole-network tests at random init barely see the attention blocks (their output is a small residual), so each
+block is also checked alone, on inputs large enough that attention weights are far from uniform.
+"""
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from ultralytics_reference import randomize_batchnorm
+from yolopose_mm.converters.safe_pickle import safe_load_checkpoint
+from yolopose_mm.converters.ultralytics_ckpt import _renamed_tensors
+from yolopose_mm.models.layers import C2PSA, SPPF, C2f, C3k2, ConvBNAct, DWConv
+
+
+def _legacy_sppf(m: nn.Module) -> nn.Module:
+    # v8 / 11 yaml rows build SPPF with an activated first conv (the bare class defaults to YOLO26's).
+    m.cv1.act = nn.SiLU()
+    return m
+
+
+def _pairs():
+    from ultralytics.nn.modules import block as ub
+    from ultralytics.nn.modules import conv as uc
+    return [
+        ('Conv', uc.Conv(8, 16, 3, 2), ConvBNAct(8, 16, 3, 2), 8),
+        ('DWConv', uc.DWConv(16, 16, 3), DWConv(16, 16, 3), 16),
+        ('C2f', ub.C2f(16, 32, 2, True), C2f(16, 32, 2, True), 16),
+        ('C3k2', ub.C3k2(16, 32, 2, False, 0.25), C3k2(16, 32, 2, False, 0.25), 16),
+        ('C3k2-c3k', ub.C3k2(32, 32, 2, True), C3k2(32, 32, 2, True), 32),
+        ('SPPF', _legacy_sppf(ub.SPPF(32, 32, 5)), SPPF(32, 32, 5), 32),
+        ('C2PSA', ub.C2PSA(256, 256, 2), C2PSA(256, 256, 2), 256),
+    ]
+
+
+@pytest.mark.parametrize('index', range(7))
+def test_block_matches_ultralytics(index, tmp_path, ultralytics):
+    name, ref, ours, cin = _pairs()[index]
+    ref = randomize_batchnorm(ref, seed=index).eval()
+    for m in ref.modules():  # Ultralytics sets these model-wide in initialize_weights()
+        if isinstance(m, nn.BatchNorm2d):
+            m.eps, m.momentum = 1e-3, 0.03
+    torch.save({'layer': ref}, tmp_path / 'layer.pt')
+    record = safe_load_checkpoint(tmp_path / 'layer.pt')['layer']
+    state = {k[2:]: v for k, v in _renamed_tensors(record, 'm').items()}
+    ours.eval().load_state_dict(state, strict=True)
+    x = torch.randn(2, cin, 8, 10, generator=torch.Generator().manual_seed(index)) * 4
+    with torch.no_grad():
+        expected, got = ref(x), ours(x)
+    assert got.shape == expected.shape
+    err = ((got - expected).abs().max() / expected.abs().max()).item()
+    assert err < 1e-5, f'{name}: relative difference {err:.2e}'
+
+
+def test_attention_is_exercised(ultralytics):
+    """The check above is sensitive: a 2% change of the attention scale is far outside its tolerance."""
+    block = C2PSA(256, 256, 1).eval()
+    randomize_batchnorm(block)
+    x = torch.randn(1, 256, 8, 10, generator=torch.Generator().manual_seed(0)) * 4
+    with torch.no_grad():
+        a = block(x)
+        block.blocks[0].attn.scale *= 1.02
+        b = block(x)
+    assert ((a - b).abs().max() / a.abs().max()).item() > 1e-4
+    assert isinstance(block.blocks[0].attn.qkv, nn.Module)
