@@ -237,7 +237,9 @@ def _sha256(path: str) -> str:
 def coco_dataset_meta() -> Dict[str, Any]:
     """mmpose's COCO-17 metainfo (names, skeleton, colours, flip pairs, sigmas)."""
     from mmpose.datasets.datasets.utils import parse_pose_metainfo
-    return parse_pose_metainfo(dict(from_file='configs/_base_/datasets/coco.py'))
+
+    from ..datasets.yolo_metainfo import mmpose_dataset_config
+    return parse_pose_metainfo(dict(from_file=mmpose_dataset_config('coco.py')))
 
 
 def _meta(src: str, ckpt: Dict[str, Any], model: InertRecord, arch: DetectedArch) -> Dict[str, Any]:
