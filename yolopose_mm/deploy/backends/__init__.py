@@ -1,0 +1,49 @@
+# Copyright (c) yolopose_mm contributors. Licensed under the Apache License 2.0.
+"""Backends that mmdeploy 1.3.1's wheel cannot drive on current releases, with our own converter and wrapper.
+
+* OpenVINO: mmdeploy's converter calls the removed Model Optimizer (``mo``) and its wrapper the removed
+  ``openvino.inference_engine``; we use ``openvino.convert_model`` / ``openvino.save_model`` and ``openvino.Core``.
+* ncnn: mmdeploy's ``onnx2ncnn`` binary and its ncnn custom-op library are not in its wheel; we convert the ONNX
+  export with PyPI ``pnnx`` and run it with PyPI ``ncnn``.
+
+ONNX Runtime and TensorRT use mmdeploy's own converter and wrappers.
+"""
+from __future__ import annotations
+
+from typing import List, Sequence
+
+from mmdeploy.utils import Backend
+
+
+def build_wrapper(backend: Backend, backend_files: Sequence[str], output_names: Sequence[str], device: str):
+    """The runtime wrapper (an mmdeploy ``BaseWrapper``) for ``backend`` ('openvino' or 'ncnn')."""
+    if str(device) != 'cpu':
+        raise ValueError(f'{backend.value} runs on the CPU here; pass --device cpu (got {device!r})')
+    if backend == Backend.OPENVINO:
+        from .openvino import OpenVINOWrapper
+        return OpenVINOWrapper(backend_files, output_names)
+    if backend == Backend.NCNN:
+        from .ncnn import NcnnWrapper
+        return NcnnWrapper(backend_files, output_names)
+    raise ValueError(f'no yolopose_mm wrapper for backend {backend.value!r}; use mmdeploy\'s')
+
+
+def convert_onnx(backend: Backend, onnx_file: str, work_dir: str, input_shape: Sequence[int]) -> List[str]:
+    """Convert an ONNX export to ``backend``'s files; returns their paths (what :func:`build_wrapper` takes).
+
+    Args:
+        backend: OpenVINO or ncnn.
+        onnx_file: the ONNX export.
+        work_dir: where the files are written.
+        input_shape: (B, 3, H, W) of the export (ncnn needs a fixed shape).
+    """
+    if backend == Backend.OPENVINO:
+        from .openvino import onnx_to_openvino
+        return onnx_to_openvino(onnx_file, work_dir)
+    if backend == Backend.NCNN:
+        from .ncnn import onnx_to_ncnn
+        return onnx_to_ncnn(onnx_file, work_dir, input_shape)
+    raise ValueError(f'no yolopose_mm converter for backend {backend.value!r}; use mmdeploy\'s')
+
+
+__all__ = ['build_wrapper', 'convert_onnx']

@@ -1,0 +1,59 @@
+# Copyright (c) yolopose_mm contributors. Licensed under the Apache License 2.0.
+"""mmdeploy rewriter of :meth:`YOLOPoseHead.forward` for the pose-detection task.
+
+During export, ``BasePoseEstimator.forward`` -> ``_forward`` -> ``head.forward(feats)``; this rewrite makes the head
+return decoded (and, by default, NMS-filtered) results instead of raw logits. Decoding is the head's own
+:meth:`YOLOPoseHead.decode` (its priors + :func:`~yolopose_mm.models.utils.decode.decode_predictions`): there is
+no second decode. The layout is chosen by ``codebase_config.output_layout`` (see :mod:`.layouts`).
+"""
+from __future__ import annotations
+
+from typing import Sequence, Tuple
+
+import torch
+from mmdeploy.core import FUNCTION_REWRITER
+from mmdeploy.utils import Backend, get_backend
+
+from .graph_nms import onnx_graph_nms, tensorrt_graph_nms
+from .layouts import get_layout, get_nms_params, keypoints_with_scores, to_ultralytics
+
+
+def _append_zero_prior(*tensors: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+    """Append one all-zero prior along dim 1 of each (B, N, ...) tensor (TensorRT's -1 padding selects it)."""
+    return tuple(torch.cat((t, t.new_zeros((t.shape[0], 1, *t.shape[2:]))), 1) for t in tensors)
+
+
+@FUNCTION_REWRITER.register_rewriter('yolopose_mm.models.heads.yolo_pose_head.YOLOPoseHead.forward')
+def yolo_pose_head__forward(self, feats: Sequence[torch.Tensor]) -> Tuple[torch.Tensor, ...]:
+    """Decoded pose-detection outputs of the YOLO pose head.
+
+    Args:
+        feats: neck outputs, (B, C_i, H_i, W_i) per level.
+
+    Returns:
+        For ``output_layout='dets_keypoints'``: ``dets`` (B, M, 5) and ``keypoints`` (B, M, K, 3), input pixels.
+        For ``'decoded'``: ``bboxes`` (B, N, 4), ``scores`` (B, N, C), ``keypoints`` (B, N, K, 3).
+        For ``'ultralytics'``: ``(output0,)`` (B, 4 + C + K * dim, N).
+    """
+    ctx = FUNCTION_REWRITER.get_context()
+    decoded = self.decode(ctx.origin_func(self, feats))
+    layout = get_layout(ctx.cfg)
+    if layout == 'ultralytics':
+        return (to_ultralytics(decoded, self.keypoint_dim),)
+    bboxes, scores, keypoints = decoded.bboxes, decoded.scores, keypoints_with_scores(decoded)
+    if layout == 'decoded':
+        return bboxes, scores, keypoints
+    nms = get_nms_params(ctx.cfg)
+    if get_backend(ctx.cfg) == Backend.TENSORRT:
+        bboxes, scores, keypoints = _append_zero_prior(bboxes, scores, keypoints)
+        kept = tensorrt_graph_nms(bboxes, scores, nms.score_thr, nms.iou_thr, nms.max_per_img)
+    else:
+        kept = onnx_graph_nms(bboxes, scores, nms.score_thr, nms.iou_thr, nms.max_per_img)
+    batch = torch.arange(bboxes.shape[0], device=bboxes.device).view(-1, 1)
+    valid = (kept.scores > 0).to(bboxes.dtype)  # (B, M): zero the padding rows
+    dets = torch.cat((bboxes[batch, kept.indices] * valid.unsqueeze(-1), kept.scores.unsqueeze(-1)), -1)
+    kpts = keypoints[batch, kept.indices] * valid.view(*valid.shape, 1, 1)
+    return dets, kpts
+
+
+__all__ = ['yolo_pose_head__forward']

@@ -1,0 +1,134 @@
+# Copyright (c) yolopose_mm contributors. Licensed under the Apache License 2.0.
+"""Export -> convert -> run, for one deploy config: the steps ``tools/deploy.py`` and the tests share."""
+from __future__ import annotations
+
+import copy
+import os
+import types
+from typing import List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+from mmengine.registry import init_default_scope
+from torch import nn
+
+from ..apis.inference import build_inference_pipeline
+from .layouts import get_nms_params
+
+ImageInput = Union[str, np.ndarray]
+
+
+def load_configs(deploy_cfg: Union[str, Config], model_cfg: Union[str, Config]) -> Tuple[Config, Config]:
+    """Load both configs (file or ``Config``); the deploy config's ``custom_imports`` register our rewriters."""
+    from mmdeploy.utils import load_config
+    for name, cfg in (('deploy config', deploy_cfg), ('model config', model_cfg)):
+        if isinstance(cfg, (str, os.PathLike)) and not os.path.isfile(cfg):
+            raise FileNotFoundError(f'{name} not found: {cfg}')
+    import yolopose_mm.deploy  # noqa: F401  (registers rewriters even for Config objects built in code)
+    deploy_cfg, model_cfg = load_config(deploy_cfg, model_cfg)
+    return copy.deepcopy(deploy_cfg), copy.deepcopy(model_cfg)
+
+
+def static_input_hw(deploy_cfg: Config) -> Optional[Tuple[int, int]]:
+    """(H, W) of a static export (``onnx_config.input_shape`` is [W, H]) or None for a dynamic one."""
+    from mmdeploy.utils import get_input_shape, is_dynamic_shape
+    shape = get_input_shape(deploy_cfg)
+    if shape is None or is_dynamic_shape(deploy_cfg):
+        return None
+    return int(shape[1]), int(shape[0])
+
+
+def _with_letterbox_size(model_cfg: Config, hw: Optional[Tuple[int, int]]) -> Config:
+    """A copy of ``model_cfg`` whose test pipeline letterboxes to ``hw`` (the export's input size)."""
+    cfg = copy.deepcopy(model_cfg)
+    if hw is not None:
+        for step in cfg.test_dataloader.dataset.pipeline:
+            if step.get('type') == 'LetterBox':
+                step['input_size'] = (hw[1], hw[0])
+                step['auto'] = False
+    return cfg
+
+
+def export_onnx(deploy_cfg: Config, model_cfg: Config, checkpoint: str, img: ImageInput, work_dir: str,
+                device: str = 'cpu') -> str:
+    """Export the model with mmdeploy (our rewriters and torch 2.14 fixes active); returns the ONNX path."""
+    from mmdeploy.apis import torch2onnx
+    from mmdeploy.utils import get_onnx_config
+    if not os.path.isfile(checkpoint):
+        raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
+    os.makedirs(work_dir, exist_ok=True)
+    save_file = get_onnx_config(deploy_cfg).get('save_file', 'end2end.onnx')
+    torch2onnx(img, work_dir, save_file, deploy_cfg, _with_letterbox_size(model_cfg, static_input_hw(deploy_cfg)),
+               checkpoint, device)
+    return os.path.join(work_dir, save_file)
+
+
+def convert_backend(deploy_cfg: Config, onnx_file: str, work_dir: str, device: str = 'cpu') -> List[str]:
+    """Convert the ONNX export to the deploy config's backend; returns the backend files."""
+    from mmdeploy.utils import Backend, get_backend
+    backend = get_backend(deploy_cfg)
+    if backend == Backend.ONNXRUNTIME:
+        return [onnx_file]
+    if backend in (Backend.OPENVINO, Backend.NCNN):
+        from .backends import convert_onnx
+        hw = static_input_hw(deploy_cfg)
+        if backend == Backend.NCNN and hw is None:
+            raise ValueError('ncnn needs a static input shape: set onnx_config.input_shape=[W, H]')
+        return convert_onnx(backend, onnx_file, work_dir, (1, 3) + (hw or (640, 640)))
+    if backend == Backend.TENSORRT:
+        if not torch.cuda.is_available() or not str(device).startswith('cuda'):
+            raise RuntimeError('TensorRT needs an NVIDIA GPU: run with --device cuda:0 on a machine with one')
+        from mmdeploy.apis.tensorrt import onnx2tensorrt
+        onnx2tensorrt(work_dir, 'end2end.engine', 0, deploy_cfg, onnx_file, device=device)
+        return [os.path.join(work_dir, 'end2end.engine')]
+    raise ValueError(f'backend {backend.value!r} is not supported by yolopose_mm.deploy '
+                     '(onnxruntime, openvino, ncnn, tensorrt)')
+
+
+def build_backend_model(deploy_cfg: Config, model_cfg: Config, backend_files: Sequence[str],
+                        device: str = 'cpu') -> nn.Module:
+    """mmdeploy's task processor builds our ``'yolopose_end2end'`` backend model for ``backend_files``."""
+    from mmdeploy.apis import build_task_processor
+    task = build_task_processor(model_cfg, deploy_cfg, device)
+    model = task.build_backend_model(list(backend_files))
+    model.cfg = model_cfg
+    return model
+
+
+def _load(item: ImageInput) -> dict:
+    if isinstance(item, np.ndarray):
+        return dict(img=item, img_path=None)
+    if not os.path.isfile(str(item)):
+        raise FileNotFoundError(f'image not found: {item}')
+    return dict(img_path=str(item))
+
+
+def _run(model: nn.Module, cfg: Config, imgs: Sequence[ImageInput], input_size: int, auto: bool) -> List:
+    init_default_scope(cfg.get('default_scope', 'mmpose'))
+    pipeline = build_inference_pipeline(types.SimpleNamespace(cfg=cfg), auto=auto, input_size=input_size)
+    with torch.no_grad():
+        return model.test_step(pseudo_collate([pipeline(_load(x)) for x in imgs]))
+
+
+def run_backend(backend_model: nn.Module, model_cfg: Config, imgs: Sequence[ImageInput], input_size: int = 640,
+                auto: bool = False) -> List:
+    """Run the backend model on a batch of images (letterboxed like eager inference) -> ``PoseDataSample``s."""
+    return _run(backend_model, model_cfg, imgs, input_size, auto)
+
+
+def run_eager(model: nn.Module, deploy_cfg: Config, imgs: Sequence[ImageInput], input_size: int = 640,
+              auto: bool = False) -> List:
+    """Run the eager model with the deploy config's NMS settings on the same letterboxed batch."""
+    nms = get_nms_params(deploy_cfg)
+    old = dict(model.test_cfg or {})
+    model.test_cfg = {**old, 'score_thr': nms.score_thr, 'nms_thr': nms.iou_thr, 'max_per_img': nms.max_per_img}
+    try:
+        return _run(model, model.cfg, imgs, input_size, auto)
+    finally:
+        model.test_cfg = old
+
+
+__all__ = ['load_configs', 'static_input_hw', 'export_onnx', 'convert_backend', 'build_backend_model',
+           'run_backend', 'run_eager']
