@@ -107,7 +107,39 @@ def test_priors_order():
     assert p.strides.view(-1).tolist() == [8.0] * 6 + [16.0]
 
 
-def test_loss_not_available_yet_says_so():
-    with pytest.raises(NotImplementedError, match='Training issue'):
-        YOLOPoseHead('11', 'n').loss(FEATS, [], {})
-    assert isinstance(InstanceData(), InstanceData)
+def _gt_samples(people_per_image, k=17):
+    out = []
+    for n in people_per_image:
+        s = PoseDataSample()
+        boxes = torch.tensor([[10.0, 10.0, 40.0, 50.0]]).repeat(n, 1)
+        s.gt_instance_labels = InstanceData(bboxes=boxes, labels=torch.zeros(n, dtype=torch.long),
+                                            keypoints=torch.rand(n, k, 2) * 30 + 10,
+                                            keypoints_visible=torch.ones(n, k))
+        out.append(s)
+    return out
+
+
+def test_loss_with_ground_truth():
+    head = YOLOPoseHead('11', 'n', sigmas=[0.05] * 17)
+    losses = head.loss(FEATS, _gt_samples([2, 1]))
+    assert set(losses) == {'loss_box', 'loss_cls', 'loss_dfl', 'loss_pose', 'loss_kobj'}
+    assert all(v.item() > 0 for v in losses.values())
+
+
+def test_loss_without_ground_truth():
+    head = YOLOPoseHead('11', 'n', sigmas=[0.05] * 17)
+    losses = head.loss(FEATS, _gt_samples([0, 0]))
+    assert losses['loss_cls'].item() > 0
+    assert losses['loss_box'].item() == 0 and losses['loss_dfl'].item() == 0 and losses['loss_pose'].item() == 0
+    sum(losses.values()).backward()
+    assert all(p.grad is not None for p in head.parameters())  # no unused parameters under DDP
+
+
+def test_loss_errors():
+    head = YOLOPoseHead('11', 'n', num_keypoints=5)
+    with pytest.raises(ValueError, match='head.num_keypoints'):
+        head.loss(FEATS, _gt_samples([1], k=17))
+    with pytest.raises(ValueError, match='5 positive values'):
+        head.set_sigmas([0.1] * 4)
+    with pytest.raises(ValueError, match='loss_cfg'):
+        YOLOPoseHead('11', 'n', loss_cfg=dict(boxx=1.0))

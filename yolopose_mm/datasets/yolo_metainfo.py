@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 import os
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import yaml
 
-_WARNED: set = set()
-
-
-def warn_once(key: str, message: str) -> None:
-    """Emit ``message`` as a UserWarning once per process for ``key``."""
-    if key not in _WARNED:
-        _WARNED.add(key)
-        warnings.warn(message, UserWarning, stacklevel=3)
-
+from ..utils.warn import warn_once  # noqa: F401  (re-exported for the transforms)
 
 def mmpose_dataset_config(name: str) -> str:
     """Path of one of mmpose's bundled dataset metainfo files, e.g. ``coco.py``."""

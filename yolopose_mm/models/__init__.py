@@ -2,5 +2,6 @@
 from .backbones import YOLOBackbone  # noqa: F401  (registers in mmpose MODELS)
 from .heads import YOLOPoseHead, YOLOPoseHeadModule  # noqa: F401  (registers in mmpose MODELS)
 from .necks import YOLOPAFPN  # noqa: F401  (registers in mmpose MODELS)
+from .task_modules import BatchTaskAlignedAssigner  # noqa: F401  (registers in mmpose TASK_UTILS)
 
-__all__ = ['YOLOBackbone', 'YOLOPAFPN', 'YOLOPoseHead', 'YOLOPoseHeadModule']
+__all__ = ['YOLOBackbone', 'YOLOPAFPN', 'YOLOPoseHead', 'YOLOPoseHeadModule', 'BatchTaskAlignedAssigner']

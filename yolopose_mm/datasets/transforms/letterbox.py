@@ -2,6 +2,7 @@
 """Letterbox resize, as YOLO models see their input at test time."""
 from __future__ import annotations
 
+import math
 from typing import Dict, Optional, Sequence, Tuple, Union
 
 import cv2
@@ -37,6 +38,27 @@ def letterbox_params(img_hw: Tuple[int, int], target_hw: Tuple[int, int], stride
                 out_wh=(new_w + left + right, new_h + top + bottom))
 
 
+def val_rect_params(img_hw: Tuple[int, int], size: int, stride: int, rect_pad: float = 0.5) -> Dict[str, object]:
+    """Resize and padding of YOLO's validation loader (rectangular batches of one image).
+
+    The long side is scaled to ``size`` (each side rounded up, at most ``size``); the padded size of each side is
+    ``ceil(s * size / stride + rect_pad) * stride`` where ``s`` is the side's share of the long side (1 for the long
+    side). Padding is centred as in :func:`letterbox_params`. Same return format as :func:`letterbox_params`.
+    """
+    h, w = img_hw
+    r = size / max(h, w)
+    new_w, new_h = (min(math.ceil(w * r), size), min(math.ceil(h * r), size)) if r != 1 else (w, h)
+    aspect = h / w
+    share_h, share_w = (aspect, 1.0) if aspect < 1 else ((1.0, 1 / aspect) if aspect > 1 else (1.0, 1.0))
+    out_h = math.ceil(share_h * size / stride + rect_pad) * stride
+    out_w = math.ceil(share_w * size / stride + rect_pad) * stride
+    dw, dh = out_w - new_w, out_h - new_h
+    left, right = round(dw / 2 - 0.1), round(dw / 2 + 0.1)
+    top, bottom = round(dh / 2 - 0.1), round(dh / 2 + 0.1)
+    return dict(new_wh=(new_w, new_h), pad=(left, top, right, bottom), gain_xy=(new_w / w, new_h / h),
+                out_wh=(out_w, out_h))
+
+
 @TRANSFORMS.register_module()
 class LetterBox(BaseTransform):
     """Resize keeping the aspect ratio and pad with a constant colour, centred.
@@ -52,6 +74,10 @@ class LetterBox(BaseTransform):
         pad_val: Padding colour.
         scaleup: Allow enlarging small images.
         interpolation: OpenCV interpolation flag.
+        rect: Reproduce YOLO's validation loader with one image per batch instead (``yolo val`` with
+            ``batch=1``): long side to ``max(input_size)``, padded to a stride multiple with ``rect_pad`` strides of
+            margin (see :func:`val_rect_params`); ``auto`` and ``scaleup`` are then unused.
+        rect_pad: Margin in strides for ``rect`` (YOLO's validation loader uses 0.5).
 
     Required keys: img. Modified keys: img, img_shape, keypoints, bbox. Added keys: input_size, input_center,
     input_scale, letterbox_pad, letterbox_gain.
@@ -59,14 +85,14 @@ class LetterBox(BaseTransform):
 
     def __init__(self, input_size: Union[int, Sequence[int]] = 640, auto: bool = False, stride: int = 32,
                  pad_val: Union[int, Sequence[int]] = 114, scaleup: bool = True,
-                 interpolation: int = cv2.INTER_LINEAR) -> None:
+                 interpolation: int = cv2.INTER_LINEAR, rect: bool = False, rect_pad: float = 0.5) -> None:
         super().__init__()
         if isinstance(input_size, int):
             input_size = (input_size, input_size)
         input_size = tuple(int(v) for v in input_size)
         if len(input_size) != 2 or min(input_size) < 1:
             raise ValueError(f'LetterBox: input_size must be an int or (w, h) of positive ints, got {input_size}')
-        if auto and stride < 1:
+        if (auto or rect) and stride < 1:
             raise ValueError(f'LetterBox: stride must be >= 1 with auto=True, got {stride}')
         self.input_size = input_size
         self.auto = auto
@@ -74,11 +100,19 @@ class LetterBox(BaseTransform):
         self.pad_val = pad_val
         self.scaleup = scaleup
         self.interpolation = interpolation
+        if rect and rect_pad < 0:
+            raise ValueError(f'LetterBox: rect_pad must be >= 0 strides, got {rect_pad}')
+        self.rect = rect
+        self.rect_pad = float(rect_pad)
 
     def transform(self, results: Dict) -> Optional[Dict]:
         img = results['img']
         h, w = img.shape[:2]
-        p = letterbox_params((h, w), (self.input_size[1], self.input_size[0]), self.stride, self.auto, self.scaleup)
+        if self.rect:
+            p = val_rect_params((h, w), max(self.input_size), self.stride, self.rect_pad)
+        else:
+            p = letterbox_params((h, w), (self.input_size[1], self.input_size[0]), self.stride, self.auto,
+                                 self.scaleup)
         new_w, new_h = p['new_wh']
         if (new_w, new_h) != (w, h):
             img = cv2.resize(img, (new_w, new_h), interpolation=self.interpolation)
@@ -107,4 +141,4 @@ class LetterBox(BaseTransform):
 
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(input_size={self.input_size}, auto={self.auto}, stride={self.stride}, '
-                f'pad_val={self.pad_val})')
+                f'pad_val={self.pad_val}, rect={self.rect})')

@@ -8,13 +8,15 @@ import numpy as np
 import torch
 from mmengine.structures import InstanceData
 from mmpose.models.heads.base_head import BaseHead
-from mmpose.registry import MODELS
+from mmpose.registry import MODELS, TASK_UTILS
 from mmpose.utils.typing import ConfigType, Features, OptConfigType, OptSampleList, Predictions
 
 from ..arch_tables import get_family, neck_out_channels
+from ...utils.warn import warn_once
 from ..utils.decode import DecodedPose, Priors, decode_predictions, make_priors
 from ..utils.nms import filter_and_nms
 from .yolo_pose_head_module import RawHeadOutputs, YOLOPoseHeadModule
+from .yolo_pose_loss import LossGains, targets_from_samples, yolo_pose_loss
 
 DEFAULT_TEST_CFG = {'score_thr': 0.001, 'nms_thr': 0.7, 'max_per_img': 300}
 
@@ -36,14 +38,20 @@ class YOLOPoseHead(BaseHead):
         reg_max: Bins per box side.
         featmap_strides: Stride of each input level.
         cls_branch: Override the class branch style ('plain' or 'depthwise').
-        loss_cfg: Loss gains and options (used by :meth:`loss`).
+        loss_cfg: Loss gains ``box`` 7.5, ``cls`` 0.5, ``dfl`` 1.5, ``pose`` 12, ``kobj`` 1 and
+            ``scale_by_batch`` (True: terms are multiplied by the batch size, as Ultralytics does).
+        assigner: Task-aligned assigner config (``TASK_UTILS``); ``min_side`` defaults to the middle stride.
+        sigmas: Per-keypoint OKS sigmas for the keypoint loss. Usually left None: the training hook
+            ``DatasetMetaToHeadHook`` sets them from the dataset metainfo; without either, 1/K is used with a
+            one-time warning.
         init_cfg: mmengine init config.
     """
 
     def __init__(self, version: str = '11', scale: str = 'n', in_channels: Optional[Sequence[int]] = None,
                  num_classes: int = 1, num_keypoints: int = 17, keypoint_dim: int = 3, reg_max: int = 16,
                  featmap_strides: Sequence[int] = (8, 16, 32), cls_branch: Optional[str] = None,
-                 loss_cfg: OptConfigType = None, init_cfg: OptConfigType = None) -> None:
+                 loss_cfg: OptConfigType = None, assigner: OptConfigType = None,
+                 sigmas: Optional[Sequence[float]] = None, init_cfg: OptConfigType = None) -> None:
         super().__init__(init_cfg)
         family, _ = get_family(version, scale)
         in_channels = tuple(in_channels) if in_channels is not None else neck_out_channels(version, scale)
@@ -58,7 +66,18 @@ class YOLOPoseHead(BaseHead):
         self.reg_max = reg_max
         self.head_module = YOLOPoseHeadModule(in_channels, num_classes, num_keypoints, keypoint_dim, reg_max,
                                               cls_branch or family.cls_branch)
-        self.loss_cfg = dict(loss_cfg or {})
+        try:
+            self.gains = LossGains(**dict(loss_cfg or {}))
+        except TypeError as e:
+            raise ValueError(f'YOLOPoseHead: bad loss_cfg {loss_cfg}: valid keys are box, cls, dfl, pose, kobj, '
+                             'scale_by_batch') from e
+        assigner_cfg = dict(type='BatchTaskAlignedAssigner', num_classes=num_classes, topk=10, alpha=0.5, beta=6.0,
+                            min_side=float(featmap_strides[min(1, len(featmap_strides) - 1)]))
+        assigner_cfg.update(dict(assigner or {}))
+        self.assigner = TASK_UTILS.build(assigner_cfg)
+        self.register_buffer('sigmas', torch.empty(0), persistent=False)
+        if sigmas is not None:
+            self.set_sigmas(sigmas)
         self._prior_cache: Dict[Tuple, Priors] = {}
 
     # ------------------------------------------------------------------------------------------------------
@@ -121,11 +140,37 @@ class YOLOPoseHead(BaseHead):
                 keypoint_scores=decoded.keypoint_scores[i][kept.indices].detach().float().cpu().numpy()))
         return results
 
+    def set_sigmas(self, sigmas: Sequence[float]) -> None:
+        """Per-keypoint OKS sigmas (K,) for the keypoint loss, e.g. from the dataset metainfo."""
+        t = torch.as_tensor(np.asarray(sigmas, dtype=np.float32).reshape(-1))
+        if t.numel() != self.num_keypoints or not bool((t > 0).all()):
+            raise ValueError(f'YOLOPoseHead: sigmas must be {self.num_keypoints} positive values (one per keypoint), '
+                             f'got {t.numel()} values')
+        self.sigmas = t.to(self.sigmas.device)
+
     def loss(self, feats: Tuple[torch.Tensor], batch_data_samples: OptSampleList,
              train_cfg: ConfigType = {}) -> dict:
-        raise NotImplementedError(
-            'YOLOPoseHead.loss is not available yet (tracked by the Training issue); the head supports '
-            'predict/evaluation and checkpoint conversion today')
+        """Training losses for a batch.
+
+        Args:
+            feats: Neck outputs, (B, C_i, H_i, W_i) per level.
+            batch_data_samples: samples with ``gt_instance_labels`` (bboxes (n, 4), labels (n,), keypoints
+                (n, K, 2), keypoints_visible (n, K)) in input pixels; n may be 0.
+            train_cfg: unused.
+
+        Returns:
+            dict of weighted terms ``loss_box``, ``loss_cls``, ``loss_dfl``, ``loss_pose``, ``loss_kobj``.
+        """
+        raw = self.forward(feats)
+        device = raw.box_logits.device
+        if self.sigmas.numel() == 0:
+            warn_once('head-sigmas', f'YOLOPoseHead: no OKS sigmas given (dataset metainfo or head.sigmas): using '
+                      f'1/K = {1 / self.num_keypoints:.4f} for all {self.num_keypoints} keypoints')
+            self.sigmas = torch.full((self.num_keypoints,), 1.0 / self.num_keypoints, device=device)
+        priors = self.priors(raw.featmap_sizes, raw.box_logits.dtype, device)
+        targets = targets_from_samples(batch_data_samples, self.num_keypoints, device)
+        return yolo_pose_loss(raw, priors, targets, self.sigmas.to(device), self.assigner, self.reg_max,
+                              self.keypoint_dim, self.gains)
 
 
 def _clip_to_image(bboxes: torch.Tensor, keypoints: torch.Tensor,

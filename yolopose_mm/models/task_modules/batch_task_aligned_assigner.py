@@ -1,0 +1,128 @@
+# Copyright (c) yolopose_mm contributors. Licensed under the Apache License 2.0.
+"""Task-aligned assignment (TOOD / YOLOv8 style), batched over images with padded ground truth, pure tensors."""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+from mmpose.registry import TASK_UTILS
+
+from ..losses.box_losses import complete_iou
+
+
+class AssignResult(NamedTuple):
+    """Per-prior targets (B images, N priors, C classes).
+
+    Attributes:
+        labels: (B, N) class of the assigned ground truth (0 where unassigned).
+        bboxes: (B, N, 4) box of the assigned ground truth.
+        scores: (B, N, C) soft class targets: one-hot class x normalised alignment (0 where unassigned).
+        fg_mask: (B, N) bool, assigned priors.
+        gt_index: (B, N) index of the assigned ground truth within its image.
+    """
+
+    labels: torch.Tensor
+    bboxes: torch.Tensor
+    scores: torch.Tensor
+    fg_mask: torch.Tensor
+    gt_index: torch.Tensor
+
+
+@TASK_UTILS.register_module()
+class BatchTaskAlignedAssigner:
+    """Assign priors to ground truths by the alignment metric score^alpha x CIoU^beta.
+
+    For each ground truth, candidates are the priors whose centre lies inside its box (boxes with a side shorter
+    than ``min_side`` are widened to it about their centre, so tiny people still get candidates); the ``topk``
+    candidates with the highest alignment become positives; a prior claimed by several ground truths goes to the
+    one it overlaps most. Class targets are the alignment normalised per ground truth to its best IoU.
+
+    Args:
+        num_classes: C.
+        topk: positives per ground truth (YOLO: 10).
+        alpha: score exponent (0.5).
+        beta: IoU exponent (6.0).
+        min_side: smallest box side used for candidate selection, in pixels (the middle stride, 16).
+        eps: numerical guard.
+    """
+
+    def __init__(self, num_classes: int = 1, topk: int = 10, alpha: float = 0.5, beta: float = 6.0,
+                 min_side: float = 16.0, eps: float = 1e-9) -> None:
+        if num_classes < 1 or topk < 1:
+            raise ValueError(f'BatchTaskAlignedAssigner: num_classes and topk must be >= 1, got {num_classes}, {topk}')
+        self.num_classes = num_classes
+        self.topk = topk
+        self.alpha = alpha
+        self.beta = beta
+        self.min_side = float(min_side)
+        self.eps = eps
+
+    @torch.no_grad()
+    def assign(self, pred_scores: torch.Tensor, pred_bboxes: torch.Tensor, points: torch.Tensor,
+               gt_labels: torch.Tensor, gt_bboxes: torch.Tensor, gt_valid: torch.Tensor) -> AssignResult:
+        """Assign.
+
+        Args:
+            pred_scores: (B, N, C) predicted class probabilities.
+            pred_bboxes: (B, N, 4) predicted boxes, pixels.
+            points: (N, 2) prior centres, pixels.
+            gt_labels: (B, M) long class ids (padding: any value).
+            gt_bboxes: (B, M, 4) ground-truth boxes, pixels (padding: zeros).
+            gt_valid: (B, M) bool, real ground truths.
+
+        Returns:
+            :class:`AssignResult`.
+        """
+        b, n, c = pred_scores.shape
+        m = gt_bboxes.shape[1]
+        if m == 0:
+            return AssignResult(torch.zeros(b, n, dtype=torch.long, device=pred_scores.device),
+                                torch.zeros_like(pred_bboxes), torch.zeros_like(pred_scores),
+                                torch.zeros(b, n, dtype=torch.bool, device=pred_scores.device),
+                                torch.zeros(b, n, dtype=torch.long, device=pred_scores.device))
+        valid = gt_valid.bool()
+        inside = self._inside(points, gt_bboxes, valid)  # (B, M, N)
+        candidates = inside & valid[..., None]
+        bi, gi, ni = candidates.nonzero(as_tuple=True)
+        overlaps = torch.zeros(b, m, n, dtype=pred_bboxes.dtype, device=pred_bboxes.device)
+        align = torch.zeros(b, m, n, dtype=pred_scores.dtype, device=pred_scores.device)
+        ious = complete_iou(gt_bboxes[bi, gi], pred_bboxes[bi, ni]).clamp(0)
+        scores = pred_scores[bi, ni, gt_labels[bi, gi].long()]
+        overlaps[bi, gi, ni] = ious
+        align[bi, gi, ni] = scores.pow(self.alpha) * ious.pow(self.beta)
+
+        positives = self._topk(align, valid) & inside & valid[..., None]
+        # a prior claimed by several ground truths keeps the one it overlaps most
+        claimed = positives.sum(1)  # (B, N)
+        best = torch.zeros_like(positives).scatter_(1, overlaps.argmax(1, keepdim=True), True)
+        positives = torch.where((claimed > 1)[:, None, :], best, positives)
+        fg_mask, gt_index = positives.max(1)
+
+        flat = gt_index + torch.arange(b, device=gt_index.device)[:, None] * m
+        labels = gt_labels.long().flatten()[flat].clamp(0)
+        bboxes = gt_bboxes.reshape(-1, 4)[flat]
+        onehot = torch.zeros(b, n, self.num_classes, dtype=pred_scores.dtype, device=pred_scores.device)
+        onehot.scatter_(2, labels[..., None], 1.0)
+        onehot = onehot * fg_mask[..., None]
+
+        pos_f = positives.to(align.dtype)
+        align = align * pos_f
+        best_align = align.amax(-1, keepdim=True)
+        best_iou = (overlaps * pos_f).amax(-1, keepdim=True)
+        norm = (align * best_iou / (best_align + self.eps)).amax(1)  # (B, N)
+        return AssignResult(labels, bboxes, onehot * norm[..., None], fg_mask, gt_index)
+
+    def _inside(self, points: torch.Tensor, gt_bboxes: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+        centre = (gt_bboxes[..., :2] + gt_bboxes[..., 2:]) / 2
+        wh = gt_bboxes[..., 2:] - gt_bboxes[..., :2]
+        wh = torch.where((wh < self.min_side) & valid[..., None], torch.full_like(wh, self.min_side), wh)
+        lo, hi = (centre - wh / 2)[:, :, None], (centre + wh / 2)[:, :, None]  # (B, M, 1, 2)
+        p = points[None, None]
+        return ((p - lo) > self.eps).all(-1) & ((hi - p) > self.eps).all(-1)
+
+    def _topk(self, align: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+        idx = align.topk(self.topk, dim=-1, largest=True).indices  # (B, M, k)
+        idx = idx.masked_fill(~valid[..., None].expand_as(idx), 0)
+        counts = torch.zeros(align.shape, dtype=torch.int8, device=align.device)
+        counts.scatter_add_(-1, idx, torch.ones_like(idx, dtype=torch.int8))
+        return counts == 1
