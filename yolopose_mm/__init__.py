@@ -6,6 +6,8 @@ use them with ``custom_imports=dict(imports=['yolopose_mm'])`` and ``default_sco
 """
 from . import compat  # noqa: F401  (registration-only / torch-2.14 compatibility fixes, applied on import)
 from . import datasets  # noqa: F401  (registration-only)
+from . import engine  # noqa: F401  (registration-only)
+from . import evaluation  # noqa: F401  (registration-only)
 from . import models  # noqa: F401  (registration-only)
 from .version import __version__
 
