@@ -1,0 +1,150 @@
+#!/usr/bin/env python
+# Copyright (c) yolopose_mm contributors. Licensed under the Apache License 2.0.
+"""Test (evaluate) a pose model on a config's test set, in mmpose's style.
+
+    python tools/test.py configs/yolopose_n_coco8.py work_dirs/yolo11n-pose.pth
+    python tools/test.py configs/yolopose_n_coco.py yolo11n-pose.pt --out results.json --show-dir vis \\
+        --cfg-options data_root=/data/coco/
+    bash tools/dist_test.sh CONFIG CHECKPOINT GPUS [options]
+
+CHECKPOINT may be an Ultralytics ``.pt`` (converted safely into the work dir first). ``--out x.json`` writes the
+predictions as COCO results (YOLOPoseMetric); ``--out x.pkl`` dumps the raw predictions (mmengine DumpResults).
+The metrics are written to ``{work_dir}/metrics.json`` too.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import os.path as osp
+import sys
+from typing import List, Optional
+
+import numpy as np
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    from mmengine.config import DictAction
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('config', help='test config file')
+    parser.add_argument('checkpoint', help='checkpoint (.pth from yolopose_mm / mmengine, or an Ultralytics .pt)')
+    parser.add_argument('--work-dir', help='where logs and metrics go (default: work_dirs/<config name>)')
+    parser.add_argument('--out', help='predictions: .json = COCO results (YOLOPoseMetric), .pkl = raw dump')
+    parser.add_argument('--show-dir', help='write each test image with its predictions drawn into this folder')
+    parser.add_argument('--show-score-thr', type=float, default=0.25,
+                        help='people drawn in --show-dir: score >= this (default 0.25, the predict default)')
+    parser.add_argument('--interval', type=int, default=1, help='draw every n-th image with --show-dir')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
+                        help="config overrides, e.g. 'data_root=/data/coco/ test_dataloader.batch_size=8'")
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
+                        help='job launcher (dist_test.sh uses pytorch)')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    if args.out and not args.out.endswith(('.json', '.pkl', '.pickle')):
+        parser.error(f'--out must end with .json (COCO results) or .pkl (raw predictions), got {args.out}')
+    if args.interval < 1:
+        parser.error(f'--interval must be >= 1, got {args.interval}')
+    return args
+
+
+def _evaluators(cfg) -> list:
+    ev = cfg.test_evaluator
+    return list(ev) if isinstance(ev, (list, tuple)) else [ev]
+
+
+def merge_args(cfg, args: argparse.Namespace):
+    """Apply the command line to the config (returns the same Config object)."""
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.launcher = args.launcher
+    if args.launcher != 'none':
+        import torch
+        if not torch.cuda.is_available():
+            cfg.env_cfg.dist_cfg = dict(backend='gloo')  # NCCL needs GPUs
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg.load_from = args.checkpoint
+    if args.out and args.out.endswith('.json'):
+        ours = [e for e in _evaluators(cfg) if e.get('type') == 'YOLOPoseMetric']
+        if not ours:
+            raise ValueError(f'--out {args.out}: COCO results need test_evaluator type YOLOPoseMetric (the config '
+                             f'has {[e.get("type") for e in _evaluators(cfg)]}); use --out results.pkl instead')
+        ours[0]['results_json'] = osp.abspath(args.out)
+    elif args.out:
+        cfg.test_evaluator = [*_evaluators(cfg), dict(type='DumpResults', out_file_path=args.out)]
+    return cfg
+
+
+def _prepare_checkpoint(path: str, work_dir: str) -> str:
+    """A loadable .pth: Ultralytics .pt files are converted (safely) into the work dir."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'checkpoint not found: {path}')
+    if not path.endswith('.pt'):
+        return path
+    from yolopose_mm.converters import save_converted
+    dst = osp.join(work_dir, osp.splitext(osp.basename(path))[0] + '.pth')
+    os.makedirs(work_dir, exist_ok=True)
+    save_converted(path, dst)
+    return dst
+
+
+def _show_hook(out_dir: str, score_thr: float, interval: int):
+    """A hook that draws each test image's confident predictions (yolopose_mm.visualization.draw_pose)."""
+    from mmengine.hooks import Hook
+
+    from yolopose_mm.visualization import draw_pose
+
+    class ShowPredictions(Hook):
+        priority = 'LOW'
+
+        def __init__(self) -> None:
+            self.count = 0
+
+        def after_test_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+            meta = runner.test_evaluator.dataset_meta
+            for sample in outputs or []:
+                self.count += 1
+                if (self.count - 1) % interval:
+                    continue
+                keep = np.asarray(sample.pred_instances.bbox_scores) >= score_thr
+                shown = sample.clone()
+                shown.pred_instances = sample.pred_instances[keep]
+                stem, ext = osp.splitext(osp.basename(sample.img_path))
+                out_file = osp.join(out_dir, f'{stem}_{self.count - 1}{ext or ".jpg"}')
+                draw_pose(sample.img_path, shown, meta, out_file=out_file)
+
+    os.makedirs(out_dir, exist_ok=True)
+    return ShowPredictions()
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = parse_args(argv)
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+
+    if not osp.isfile(args.config):
+        print(f'error: config not found: {args.config}', file=sys.stderr)
+        return 2
+    try:
+        cfg = merge_args(Config.fromfile(args.config), args)
+        cfg.load_from = _prepare_checkpoint(args.checkpoint, cfg.work_dir)
+    except (FileNotFoundError, ValueError) as e:
+        print(f'error: {e}', file=sys.stderr)
+        return 2
+    runner = Runner.from_cfg(cfg)
+    if args.show_dir:
+        runner.register_hook(_show_hook(args.show_dir, args.show_score_thr, args.interval), 'LOW')
+    metrics = runner.test()
+    if metrics is not None and runner.rank == 0:
+        path = osp.join(cfg.work_dir, 'metrics.json')
+        with open(path, 'w', encoding='utf-8') as f:
+            json.dump({k: float(v) for k, v in metrics.items()}, f, indent=1)
+        print(f'metrics written to {path}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
