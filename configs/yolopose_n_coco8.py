@@ -36,7 +36,7 @@ train_pipeline_no_mosaic = [
 ]
 val_pipeline = [
     dict(type='LoadImage'),
-    dict(type='LetterBox', input_size=input_size, auto=False, pad_val=114),
+    dict(type='LetterBox', input_size=input_size, rect=True, pad_val=114),  # YOLO's val loader (batch 1)
     dict(type='PackPoseInputs',
          meta_keys=('id', 'img_id', 'img_path', 'ori_shape', 'img_shape', 'input_size', 'input_center',
                     'input_scale', 'raw_ann_info')),
@@ -60,7 +60,8 @@ val_dataloader = dict(
     dataset=dict(type='YOLOPoseDataset', data_yaml=data_yaml, split='val', metainfo='coco', test_mode=True,
                  pipeline=val_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = dict(_delete_=True, type='CocoMetric', ann_file=None, score_mode='bbox', nms_mode='none')
+# ground truth converted from the YOLO labels (raw_ann_info); Ultralytics-style numbers match `yolo pose val batch=1`
+val_evaluator = dict(_delete_=True, type='YOLOPoseMetric', ann_file=None)
 test_evaluator = val_evaluator
 
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=5)

@@ -53,11 +53,8 @@ val_dataloader = dict(
         test_mode=True,
         pipeline=val_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = dict(
-    type='CocoMetric',
-    ann_file=data_root + 'annotations/person_keypoints_val2017.json',
-    score_mode='bbox',
-    nms_mode='none')
+# COCO-official keypoint + box AP/AR (xtcocotools) and Ultralytics-style P/R/mAP50/mAP50-95 (B and P).
+val_evaluator = dict(type='YOLOPoseMetric', ann_file=data_root + 'annotations/person_keypoints_val2017.json')
 test_evaluator = val_evaluator
 val_cfg = dict()
 test_cfg = dict()
