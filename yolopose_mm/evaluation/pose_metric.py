@@ -137,7 +137,7 @@ class YOLOPoseMetric(CocoMetric):
                                      'to meta_keys of PackPoseInputs in the val pipeline, or set ann_file')
                 anns = sample['raw_ann_info']
                 gt['anns'] = [a for a in (anns if isinstance(anns, list) else [anns]) if a is not None]
-            if self.iou_type == 'keypoints_crowd':
+            if self.iou_type == 'keypoints_crowd' and self.coco is None:
                 if 'crowd_index' not in sample:
                     raise ValueError(f"YOLOPoseMetric: iou_type='keypoints_crowd' needs crowd_index in the data "
                                      f'sample of {where} (add it to meta_keys)')

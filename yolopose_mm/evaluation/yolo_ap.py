@@ -134,7 +134,7 @@ def summarize_detections(tp: np.ndarray, scores: np.ndarray, pred_labels: np.nda
         pred_labels: (N,) detection classes.
         gt_labels: (M,) classes of every ground-truth object.
     """
-    tp = np.asarray(tp, dtype=bool).reshape(len(scores), -1)
+    tp = np.asarray(tp, dtype=bool).reshape(len(scores), len(IOU_THRESHOLDS))
     order = np.argsort(-np.asarray(scores, np.float64))
     tp, conf, pred_labels = tp[order], np.asarray(scores, np.float64)[order], np.asarray(pred_labels)[order]
     classes, num_gt = np.unique(np.asarray(gt_labels), return_counts=True)
