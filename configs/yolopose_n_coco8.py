@@ -9,31 +9,6 @@ input_size = (640, 640)
 max_epochs = 10
 close_mosaic_epochs = 2
 
-train_pipeline = [
-    dict(type='LoadImage'),
-    dict(type='Mosaic', img_scale=input_size, pad_val=114.0, pre_transform=[dict(type='LoadImage')]),
-    dict(type='BottomupRandomAffine', input_size=input_size, shift_factor=0.1, rotate_factor=0.0,
-         scale_factor=(0.5, 1.5), shear_factor=0.0, pad_val=114, distribution='uniform',
-         transform_mode='perspective', bbox_keep_corner=False, clip_border=True),
-    dict(type='YOLOHSVRandomAug', hgain=0.015, sgain=0.7, vgain=0.4),
-    dict(type='YOLORandomFlip', prob=0.5),
-    dict(type='FilterAnnotations', by_box=True, by_kpt=False, keep_empty=True),
-    dict(type='GenerateTarget', encoder=dict(type='YOLOXPoseAnnotationProcessor', input_size=input_size)),
-    dict(type='PackPoseInputs'),
-]
-# Last epochs without mosaic (Ultralytics' close_mosaic): letterbox + mild affine.
-train_pipeline_no_mosaic = [
-    dict(type='LoadImage'),
-    dict(type='LetterBox', input_size=input_size, auto=False, scaleup=False, pad_val=114),
-    dict(type='BottomupRandomAffine', input_size=input_size, shift_factor=0.1, rotate_factor=0.0,
-         scale_factor=(0.5, 1.5), shear_factor=0.0, pad_val=114, distribution='uniform',
-         transform_mode='perspective', bbox_keep_corner=False, clip_border=True),
-    dict(type='YOLOHSVRandomAug', hgain=0.015, sgain=0.7, vgain=0.4),
-    dict(type='YOLORandomFlip', prob=0.5),
-    dict(type='FilterAnnotations', by_box=True, by_kpt=False, keep_empty=True),
-    dict(type='GenerateTarget', encoder=dict(type='YOLOXPoseAnnotationProcessor', input_size=input_size)),
-    dict(type='PackPoseInputs'),
-]
 val_pipeline = [
     dict(type='LoadImage'),
     dict(type='LetterBox', input_size=input_size, rect=True, pad_val=114),  # YOLO's val loader (batch 1)
@@ -48,8 +23,8 @@ train_dataloader = dict(
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     collate_fn=dict(type='pseudo_collate'),
-    dataset=dict(type='YOLOPoseDataset', data_yaml=data_yaml, split='train', metainfo='coco',
-                 pipeline=train_pipeline))
+    dataset=dict(_delete_=True, type='YOLOPoseDataset', data_yaml=data_yaml, split='train', metainfo='coco',
+                 pipeline={{_base_.train_pipeline}}))
 val_dataloader = dict(
     _delete_=True,
     batch_size=1,
@@ -67,3 +42,14 @@ test_evaluator = val_evaluator
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=5)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
+# A handful of images: AdamW as Ultralytics' optimizer='auto' picks for short runs, short warmup.
+optim_wrapper = dict(optimizer=dict(_delete_=True, type='AdamW', lr=0.002, betas=(0.9, 0.999), weight_decay=5e-4))
+custom_hooks = [
+    dict(type='DatasetMetaToHeadHook'),
+    dict(type='YOLOLrMomentumHook', warmup_epochs=1.0, warmup_min_iters=4, warmup_bias_lr=0.0, lrf=0.01),
+    dict(type='CloseMosaicHook', close_mosaic=close_mosaic_epochs,
+         new_train_pipeline={{_base_.train_pipeline_no_mosaic}}),
+    dict(type='EMAHook', ema_type='YOLORampEMA', decay=0.9999, tau=20.0, update_buffers=True, priority=49),
+]
+default_hooks = dict(logger=dict(type='LoggerHook', interval=1),
+                     checkpoint=dict(type='CheckpointHook', interval=5, max_keep_ckpts=2))

@@ -58,3 +58,63 @@ val_evaluator = dict(type='YOLOPoseMetric', ann_file=data_root + 'annotations/pe
 test_evaluator = val_evaluator
 val_cfg = dict()
 test_cfg = dict()
+
+# ---------------------------------------------------------------------------------------------------------
+# Training recipe (Ultralytics defaults): mosaic + random affine + HSV + flip, close mosaic for the last 10 epochs,
+# SGD (momentum 0.937, nesterov, lr 0.01, wd 5e-4 on weights only), 3 warmup epochs with bias lr from 0.1, linear
+# decay to lr x 0.01, EMA with the 2000-update ramp, grad-norm clipping at 10. Loss terms are multiplied by the
+# per-GPU batch size, as Ultralytics does.
+# ---------------------------------------------------------------------------------------------------------
+max_epochs = 600
+close_mosaic_epochs = 10
+train_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='Mosaic', img_scale=input_size, pad_val=114.0, pre_transform=[dict(type='LoadImage')]),
+    dict(type='BottomupRandomAffine', input_size=input_size, shift_factor=0.1, rotate_factor=0.0,
+         scale_factor=(0.5, 1.5), shear_factor=0.0, pad_val=114, distribution='uniform',
+         transform_mode='perspective', bbox_keep_corner=False, clip_border=True),
+    dict(type='YOLOHSVRandomAug', hgain=0.015, sgain=0.7, vgain=0.4),
+    dict(type='YOLORandomFlip', prob=0.5),
+    dict(type='YOLOFilterInstances', min_wh=2.0),
+    dict(type='GenerateTarget', encoder=dict(type='YOLOXPoseAnnotationProcessor', input_size=input_size)),
+    dict(type='PackPoseInputs'),
+]
+train_pipeline_no_mosaic = [
+    dict(type='LoadImage'),
+    dict(type='LetterBox', input_size=input_size, auto=False, scaleup=False, pad_val=114),
+    dict(type='BottomupRandomAffine', input_size=input_size, shift_factor=0.1, rotate_factor=0.0,
+         scale_factor=(0.5, 1.5), shear_factor=0.0, pad_val=114, distribution='uniform',
+         transform_mode='perspective', bbox_keep_corner=False, clip_border=True),
+    dict(type='YOLOHSVRandomAug', hgain=0.015, sgain=0.7, vgain=0.4),
+    dict(type='YOLORandomFlip', prob=0.5),
+    dict(type='YOLOFilterInstances', min_wh=2.0),
+    dict(type='GenerateTarget', encoder=dict(type='YOLOXPoseAnnotationProcessor', input_size=input_size)),
+    dict(type='PackPoseInputs'),
+]
+train_dataloader = dict(
+    batch_size=16,
+    num_workers=8,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        data_mode=data_mode,
+        ann_file='annotations/person_keypoints_train2017.json',
+        data_prefix=dict(img='train2017/'),
+        pipeline=train_pipeline))
+
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=10)
+optim_wrapper = dict(
+    type='OptimWrapper',
+    constructor='YOLOOptimWrapperConstructor',
+    optimizer=dict(type='SGD', lr=0.01, momentum=0.937, nesterov=True, weight_decay=5e-4),
+    clip_grad=dict(max_norm=10.0))
+param_scheduler = []
+custom_hooks = [
+    dict(type='DatasetMetaToHeadHook'),
+    dict(type='YOLOLrMomentumHook', warmup_epochs=3.0, warmup_bias_lr=0.1, warmup_momentum=0.8, lrf=0.01),
+    dict(type='CloseMosaicHook', close_mosaic=close_mosaic_epochs, new_train_pipeline=train_pipeline_no_mosaic),
+    dict(type='EMAHook', ema_type='YOLORampEMA', decay=0.9999, tau=2000.0, update_buffers=True, priority=49),
+]
+randomness = dict(seed=0)

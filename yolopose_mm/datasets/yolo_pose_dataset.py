@@ -7,7 +7,7 @@ from collections import Counter
 from typing import Callable, List, Optional, Sequence, Union
 
 import numpy as np
-from mmengine.logging import print_log
+from mmengine.logging import MessageHub, print_log
 from mmpose.datasets.datasets.base import BaseCocoStyleDataset
 from mmpose.registry import DATASETS
 
@@ -57,9 +57,18 @@ class YOLOPoseDataset(BaseCocoStyleDataset):
         if isinstance(metainfo, str):
             metainfo = dict(from_file=mmpose_dataset_config(f'{metainfo}.py'))
         meta = copy.deepcopy(metainfo) if metainfo is not None else metainfo_from_spec(self.spec)
+        hub = MessageHub.get_current_instance()
+        saved = dict(hub.runtime_info)
         super().__init__(ann_file='', metainfo=meta, data_mode=data_mode, data_root=self.spec.root,
                          pipeline=list(pipeline), test_mode=test_mode, lazy_init=lazy_init,
                          max_refetch=max_refetch, indices=indices)
+        # mmpose's base class publishes '<dataset_name>_ann_file' for CocoMetric; we have no annotation file (GT
+        # comes from the samples' raw_ann_info), so restore whatever a real COCO dataset had put there.
+        for key in [k for k in hub.runtime_info if k.endswith('_ann_file') and saved.get(k) != hub.runtime_info[k]]:
+            if key in saved:
+                hub.update_info(key, saved[key])
+            else:
+                hub.runtime_info.pop(key)
         k = self._metainfo.get('num_keypoints')
         if k is not None and k != self.spec.num_keypoints:
             raise ValueError(f'YOLOPoseDataset: metainfo has {k} keypoints but {data_yaml} has kpt_shape '

@@ -1,6 +1,7 @@
 # Copyright (c) yolopose_mm contributors. Licensed under the Apache License 2.0.
 from .color import YOLOHSVRandomAug
+from .filter import YOLOFilterInstances
 from .flip import YOLORandomFlip
 from .letterbox import LetterBox, letterbox_params
 
-__all__ = ['LetterBox', 'letterbox_params', 'YOLOHSVRandomAug', 'YOLORandomFlip']
+__all__ = ['LetterBox', 'letterbox_params', 'YOLOHSVRandomAug', 'YOLORandomFlip', 'YOLOFilterInstances']

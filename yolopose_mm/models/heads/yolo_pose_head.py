@@ -75,7 +75,9 @@ class YOLOPoseHead(BaseHead):
                             min_side=float(featmap_strides[min(1, len(featmap_strides) - 1)]))
         assigner_cfg.update(dict(assigner or {}))
         self.assigner = TASK_UTILS.build(assigner_cfg)
-        self.register_buffer('sigmas', torch.empty(0), persistent=False)
+        # A plain attribute, not a buffer: it comes from the dataset and must not be averaged / swapped by EMA or
+        # saved in checkpoints.
+        self.sigmas = torch.empty(0)
         if sigmas is not None:
             self.set_sigmas(sigmas)
         self._prior_cache: Dict[Tuple, Priors] = {}
@@ -146,7 +148,7 @@ class YOLOPoseHead(BaseHead):
         if t.numel() != self.num_keypoints or not bool((t > 0).all()):
             raise ValueError(f'YOLOPoseHead: sigmas must be {self.num_keypoints} positive values (one per keypoint), '
                              f'got {t.numel()} values')
-        self.sigmas = t.to(self.sigmas.device)
+        self.sigmas = t
 
     def loss(self, feats: Tuple[torch.Tensor], batch_data_samples: OptSampleList,
              train_cfg: ConfigType = {}) -> dict:
@@ -166,7 +168,7 @@ class YOLOPoseHead(BaseHead):
         if self.sigmas.numel() == 0:
             warn_once('head-sigmas', f'YOLOPoseHead: no OKS sigmas given (dataset metainfo or head.sigmas): using '
                       f'1/K = {1 / self.num_keypoints:.4f} for all {self.num_keypoints} keypoints')
-            self.sigmas = torch.full((self.num_keypoints,), 1.0 / self.num_keypoints, device=device)
+            self.sigmas = torch.full((self.num_keypoints,), 1.0 / self.num_keypoints)
         priors = self.priors(raw.featmap_sizes, raw.box_logits.dtype, device)
         targets = targets_from_samples(batch_data_samples, self.num_keypoints, device)
         return yolo_pose_loss(raw, priors, targets, self.sigmas.to(device), self.assigner, self.reg_max,

@@ -1,0 +1,77 @@
+#!/usr/bin/env python
+# Copyright (c) yolopose_mm contributors. Licensed under the Apache License 2.0.
+"""Train a pose model with an mmengine Runner (mmpose style).
+
+    python tools/train.py configs/yolopose_n_coco8.py [--work-dir DIR] [--resume [CKPT]] [--amp]
+        [--cfg-options key=value ...] [--launcher none|pytorch|slurm]
+
+Distributed: tools/dist_train.sh CONFIG GPUS [args] (torchrun; NCCL on GPU, gloo on CPU).
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+
+def parse_args(argv=None):
+    from mmengine.config import DictAction
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--work-dir', help='where logs and checkpoints go (default ./work_dirs/CONFIG_NAME)')
+    parser.add_argument('--resume', nargs='?', type=str, const='auto',
+                        help='resume from CKPT, or from the latest checkpoint in the work dir when no path is given')
+    parser.add_argument('--amp', action='store_true', help='mixed-precision training (needs a GPU)')
+    parser.add_argument('--load-from', help='initialise weights from this checkpoint (fine-tuning)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override settings, e.g. train_cfg.max_epochs=3 train_dataloader.batch_size=8')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def build_cfg(args):
+    import torch
+    from mmengine.config import Config
+    if not osp.isfile(args.config):
+        sys.exit(f'error: config not found: {args.config}')
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.launcher = args.launcher
+    if args.work_dir:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    if args.amp:
+        if not torch.cuda.is_available():
+            sys.exit('error: --amp needs a CUDA GPU (mixed precision is not used for CPU training)')
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if args.resume == 'auto':
+        cfg.resume, cfg.load_from = True, None
+    elif args.resume is not None:
+        if not osp.isfile(args.resume):
+            sys.exit(f'error: checkpoint to resume from not found: {args.resume}')
+        cfg.resume, cfg.load_from = True, args.resume
+    if args.load_from:
+        cfg.load_from = args.load_from
+    if args.launcher != 'none' and not torch.cuda.is_available():
+        cfg.env_cfg.dist_cfg = dict(backend='gloo')  # NCCL needs GPUs
+    return cfg
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    import yolopose_mm  # noqa: F401  (registers components, torch 2.14 fixes)
+    from mmengine.runner import Runner
+    cfg = build_cfg(args)
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,6 @@
+# Copyright (c) yolopose_mm contributors. Licensed under the Apache License 2.0.
+from .close_mosaic_hook import CloseMosaicHook
+from .dataset_meta_hook import DatasetMetaToHeadHook
+from .yolo_lr_hook import YOLOLrMomentumHook
+
+__all__ = ['CloseMosaicHook', 'DatasetMetaToHeadHook', 'YOLOLrMomentumHook']
