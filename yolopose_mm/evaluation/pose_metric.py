@@ -121,11 +121,14 @@ class YOLOPoseMetric(CocoMetric):
                 raise ValueError(f'YOLOPoseMetric: the data sample of {where} has no pred_instances')
             inst = sample['pred_instances']
             kpts = _numpy(inst['keypoints']).astype(np.float64)
+            if kpts.ndim != 3 or kpts.shape[-1] != 2:
+                raise ValueError(f'YOLOPoseMetric: predicted keypoints of {where} must be (N, K, 2), got '
+                                 f'{kpts.shape}')
             n = len(kpts)
             pred = dict(
                 img_id=int(sample['img_id']),
-                keypoints=kpts.reshape(n, -1, 2),
-                keypoint_scores=_numpy(inst.get('keypoint_scores', np.ones(kpts.shape[:2]))).reshape(n, -1),
+                keypoints=kpts,
+                keypoint_scores=_numpy(inst.get('keypoint_scores', np.ones(kpts.shape[:2]))).reshape(kpts.shape[:2]),
                 bboxes=_numpy(inst['bboxes']).reshape(n, 4) if 'bboxes' in inst else None,
                 scores=_numpy(inst['bbox_scores']).reshape(n) if 'bbox_scores' in inst else np.ones(n),
                 labels=_numpy(inst['labels']).reshape(n).astype(np.int64) if 'labels' in inst
