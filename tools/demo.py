@@ -128,18 +128,16 @@ class Demo:
         return EXIT_OK
 
     # -- videos and webcams --------------------------------------------------------------------------------
-    def run_video(self, source, name: str) -> int:
+    def run_video(self, reader, name: str) -> int:
+        """Predict on every frame of an opened :class:`~yolopose_mm.apis.VideoReader`; write an mp4 (and JSON)."""
         from tqdm import tqdm
 
-        from yolopose_mm.apis import VideoReader, VideoWriter, people, video_record
-        reader = VideoReader(source)
+        from yolopose_mm.apis import VideoWriter, people, video_record
         out = self._out_name(name, '.mp4')
         frames_people, t0 = [], time.perf_counter()
         bar = tqdm(total=reader.frame_count, unit='frame', desc=name, file=sys.stderr)
-        stop = False
+        frames, stop = iter(reader), False
         with reader, VideoWriter(out, reader.fps) as writer:
-            batch: list = []
-            frames = iter(reader)
             while not stop:
                 batch = [f for _, f in zip(range(self.args.batch_size), frames)]
                 if not batch:
@@ -158,7 +156,7 @@ class Demo:
         bar.close()
         dt = time.perf_counter() - t0
         if self.args.save_json:
-            record = video_record(frames_people, str(source), reader.width, reader.height, reader.fps,
+            record = video_record(frames_people, str(reader.source), reader.width, reader.height, reader.fps,
                                   self.model.dataset_meta)
             out.with_suffix('.json').write_text(json.dumps(record))
         print(f'[demo] {writer.count} frame(s) at {reader.fps:g} fps, {sum(map(len, frames_people))} people '
@@ -179,25 +177,27 @@ def load_model(args: argparse.Namespace):
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
-    from yolopose_mm.apis import InputError, resolve_input
+    from yolopose_mm.apis import InputError, VideoReader, resolve_input
+    reader = None
     try:
         spec = resolve_input(args.input)
         if args.show and sys.platform.startswith('linux') and not os.environ.get('DISPLAY') \
                 and not os.environ.get('WAYLAND_DISPLAY'):
             raise InputError('--show needs a display (DISPLAY is not set); drop --show, results go to --out-dir')
-        if spec.kind == 'webcam':  # fail on a missing camera before the model loads
-            from yolopose_mm.apis import VideoReader
-            VideoReader(int(spec.items[0])).close()
-        model = load_model(args)
-        demo = Demo(args, model)
-        if spec.kind == 'images':
+        if spec.kind != 'images':  # open the video / camera before the model loads, to fail fast
+            source = int(spec.items[0]) if spec.kind == 'webcam' else spec.items[0]
+            reader = VideoReader(source)
+        demo = Demo(args, load_model(args))
+        if reader is None:
             return demo.run_images(spec.items, spec.ignored)
-        if spec.kind == 'video':
-            return demo.run_video(spec.items[0], Path(spec.items[0]).stem)
-        return demo.run_video(int(spec.items[0]), f'webcam_{spec.items[0]}')
+        name = f'webcam_{spec.items[0]}' if spec.kind == 'webcam' else Path(spec.items[0]).stem
+        return demo.run_video(reader, name)
     except (InputError, FileNotFoundError, ValueError, TypeError, OSError) as e:
         print(f'error: {e}', file=sys.stderr)
         return EXIT_ERROR
+    finally:
+        if reader is not None:
+            reader.close()
 
 
 if __name__ == '__main__':
