@@ -295,3 +295,16 @@ def test_errors(tmp_path):
     metric.process([], [_sample(0, 10, 10, np.zeros((1, 5, 2)), np.zeros((1, 5)), np.zeros((1, 4)), [0.5], [])])
     with pytest.raises(ValueError, match='5 keypoints but the dataset has 17'):
         metric.evaluate(1)
+
+
+def test_result_keys_work_as_save_best():
+    from mmengine.hooks import CheckpointHook
+    keys = ['coco/AP', 'coco/bbox_AP', 'yolo/mAP50-95(P)', 'yolo/mAP50(B)']
+    hook = CheckpointHook(save_best=keys, rule='greater')
+    hook._init_rule(hook.rules, hook.save_best)
+    assert hook.rules == ['greater'] * 4
+    inferred = CheckpointHook(save_best='yolo/mAP50-95(P)')  # Ultralytics-style keys need no rule
+    inferred._init_rule(inferred.rules, inferred.save_best)
+    assert inferred.rules == ['greater']
+    names = set(KEYPOINT_STAT_NAMES) | set(BOX_STAT_NAMES)
+    assert {'AP', 'bbox_AP'} <= names

@@ -133,8 +133,12 @@ class YOLOPoseMetric(CocoMetric):
                 scores=_numpy(inst['bbox_scores']).reshape(n) if 'bbox_scores' in inst else np.ones(n),
                 labels=_numpy(inst['labels']).reshape(n).astype(np.int64) if 'labels' in inst
                 else np.zeros(n, np.int64))
-            gt = dict(img_id=pred['img_id'], width=int(sample['ori_shape'][1]), height=int(sample['ori_shape'][0]))
+            gt = dict(img_id=pred['img_id'])
             if self.coco is None:
+                if 'ori_shape' not in sample:
+                    raise ValueError(f"YOLOPoseMetric: the data sample of {where} has no 'ori_shape' (add it to "
+                                     'meta_keys of PackPoseInputs)')
+                gt.update(width=int(sample['ori_shape'][1]), height=int(sample['ori_shape'][0]))
                 if 'raw_ann_info' not in sample:
                     raise ValueError(f"YOLOPoseMetric: the data sample of {where} carries no 'raw_ann_info'; add it "
                                      'to meta_keys of PackPoseInputs in the val pipeline, or set ann_file')
