@@ -32,11 +32,17 @@ def draw_pose(image: Union[str, np.ndarray], data_sample: PoseDataSample, datase
     """Draw ``data_sample.pred_instances`` on ``image`` (path or BGR array).
 
     The skeleton and colours come from ``dataset_meta`` (any K; no skeleton is drawn when the metainfo has none).
+    Keypoints (and links) whose ``keypoint_scores`` are below ``kpt_thr`` are not drawn (mmpose's visualizer
+    reads ``keypoints_visible``; it is filled from ``keypoint_scores`` on a copy when missing).
 
     Returns:
         The drawn image, RGB (H, W, 3). Written to ``out_file`` (BGR on disk) when given.
     """
     img = mmcv.imread(image, channel_order='rgb') if isinstance(image, str) else mmcv.bgr2rgb(image)
+    inst = data_sample.get('pred_instances')
+    if inst is not None and 'keypoint_scores' in inst and 'keypoints_visible' not in inst:
+        data_sample = data_sample.clone()
+        data_sample.pred_instances.keypoints_visible = data_sample.pred_instances.keypoint_scores
     vis = _visualizer(dataset_meta, radius, line_width)
     vis.add_datasample('result', img, data_sample, draw_gt=False, draw_bbox=draw_bbox, draw_heatmap=False,
                        kpt_thr=kpt_thr, show=False, out_file=out_file)
