@@ -38,7 +38,7 @@ def main(argv=None) -> int:
             return 2
     from yolopose_mm.apis import init_model
     from yolopose_mm.deploy.compare import compare_instances, format_side_by_side
-    from yolopose_mm.deploy.pipeline import (build_backend_model, convert_backend, export_onnx, load_configs,
+    from yolopose_mm.deploy.pipeline import (build_backend_model, convert_backend, export_ir, load_configs,
                                              run_backend, run_eager, static_input_hw)
     checkpoint = args.checkpoint
     if checkpoint.endswith('.pt'):
@@ -49,11 +49,11 @@ def main(argv=None) -> int:
     try:
         deploy_cfg, model_cfg = load_configs(args.deploy_cfg, args.model_cfg)
         t0 = time.perf_counter()
-        onnx_file = export_onnx(deploy_cfg, model_cfg, checkpoint, args.img, args.work_dir, args.device)
+        ir_file = export_ir(deploy_cfg, model_cfg, checkpoint, args.img, args.work_dir, args.device)
         t1 = time.perf_counter()
-        files = convert_backend(deploy_cfg, onnx_file, args.work_dir, args.device)
+        files = convert_backend(deploy_cfg, ir_file, args.work_dir, args.device)
         t2 = time.perf_counter()
-        print(f'exported {onnx_file} in {t1 - t0:.1f} s; backend files {files} in {t2 - t1:.1f} s')
+        print(f'exported {ir_file} in {t1 - t0:.1f} s; backend files {files} in {t2 - t1:.1f} s')
         backend = build_backend_model(deploy_cfg, model_cfg, files, args.device)
         eager = init_model(args.model_cfg, checkpoint, device=args.device)
     except (FileNotFoundError, ValueError, RuntimeError, ImportError) as e:

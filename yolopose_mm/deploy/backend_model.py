@@ -10,7 +10,7 @@ with ``codebase_config.model_type='yolopose_end2end'``, so ``mmdeploy.apis.infer
 """
 from __future__ import annotations
 
-from typing import List, Sequence
+from typing import List, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -19,6 +19,7 @@ from mmdeploy.utils import Backend
 from mmengine.structures import InstanceData
 from mmpose.models.pose_estimators import BottomupPoseEstimator
 
+from ..models.heads import RawHeadOutputs
 from ..models.heads.yolo_pose_head import _clip_to_image
 from ..models.utils.decode import DecodedPose
 from ..models.utils.nms import filter_and_nms
@@ -54,11 +55,18 @@ class YOLOPoseEnd2EndModel(pose_detection_model.End2EndModel):
             raise ValueError(f"YOLOPoseEnd2EndModel only supports mode='predict', got {mode!r}")
         outputs = self.wrapper({self.input_name: inputs.contiguous().to(self.device)})
         outputs = [o.detach().float().cpu() for o in self.wrapper.output_to_list(outputs)]
-        preds = self.outputs_to_instances(outputs, data_samples)
+        preds = self.outputs_to_instances(outputs, data_samples, tuple(inputs.shape[2:]))
         return BottomupPoseEstimator.add_pred_to_datasample(self, preds, None, data_samples)
 
-    def outputs_to_instances(self, outputs: List[torch.Tensor], data_samples: List) -> List[InstanceData]:
-        """Backend outputs -> one ``InstanceData`` per image in input coordinates (as eager head ``predict``)."""
+    def outputs_to_instances(self, outputs: List[torch.Tensor], data_samples: List,
+                             input_hw: Tuple[int, int]) -> List[InstanceData]:
+        """Backend outputs -> one ``InstanceData`` per image in input coordinates (as eager head ``predict``).
+
+        Args:
+            outputs: the backend's outputs in ``onnx_config.output_names`` order.
+            data_samples: one per image, with the letterbox metainfo.
+            input_hw: (H, W) of the network input (the ``'raw'`` layout derives its priors from it).
+        """
         layout = get_layout(self.deploy_cfg)
         if layout == 'dets_keypoints':
             dets, kpts = outputs
@@ -68,7 +76,9 @@ class YOLOPoseEnd2EndModel(pose_detection_model.End2EndModel):
                 per_image.append((dets[i, keep, :4], dets[i, keep, 4], torch.zeros(int(keep.sum()),
                                   dtype=torch.long), kpts[i, keep, :, :2], kpts[i, keep, :, 2]))
         else:
-            if layout == 'decoded':
+            if layout == 'raw':
+                decoded = self._decode_raw(outputs, input_hw)
+            elif layout == 'decoded':
                 bboxes, scores, kpts = outputs
                 # ncnn drops size-1 dims: restore (B, N, 4), (B, N, C), (B, N, K, 3)
                 bboxes = bboxes.reshape(bboxes.shape[0], -1, 4)
@@ -93,6 +103,13 @@ class YOLOPoseEnd2EndModel(pose_detection_model.End2EndModel):
                                         labels=labels.numpy(), keypoints=keypoints.numpy(),
                                         keypoint_scores=kpt_scores.numpy().astype(np.float32)))
         return results
+
+    def _decode_raw(self, outputs: List[torch.Tensor], input_hw: Tuple[int, int]) -> DecodedPose:
+        """Decode the ``'raw'`` layout with the head's own ``decode`` (the one decode path)."""
+        sizes = tuple((-(-input_hw[0] // s), -(-input_hw[1] // s)) for s in self.head.featmap_strides)
+        n = sum(h * w for h, w in sizes)
+        box, cls, kpt = (o.reshape(o.shape[0], -1, n) for o in outputs)  # ncnn drops the batch dim
+        return self.head.decode(RawHeadOutputs(box, cls, kpt, sizes))
 
 
 __all__ = ['BACKEND_MODELS', 'YOLOPoseEnd2EndModel']

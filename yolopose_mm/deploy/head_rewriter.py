@@ -33,11 +33,15 @@ def yolo_pose_head__forward(self, feats: Sequence[torch.Tensor]) -> Tuple[torch.
     Returns:
         For ``output_layout='dets_keypoints'``: ``dets`` (B, M, 5) and ``keypoints`` (B, M, K, 3), input pixels.
         For ``'decoded'``: ``bboxes`` (B, N, 4), ``scores`` (B, N, C), ``keypoints`` (B, N, K, 3).
+        For ``'raw'``: ``box_logits`` (B, 4 * reg_max, N), ``cls_logits`` (B, C, N), ``kpt_raw`` (B, K * dim, N).
         For ``'ultralytics'``: ``(output0,)`` (B, 4 + C + K * dim, N).
     """
     ctx = FUNCTION_REWRITER.get_context()
-    decoded = self.decode(ctx.origin_func(self, feats))
+    raw = ctx.origin_func(self, feats)
     layout = get_layout(ctx.cfg)
+    if layout == 'raw':
+        return raw.box_logits, raw.cls_logits, raw.kpt_raw
+    decoded = self.decode(raw)
     if layout == 'ultralytics':
         return (to_ultralytics(decoded, self.keypoint_dim),)
     bboxes, scores, keypoints = decoded.bboxes, decoded.scores, keypoints_with_scores(decoded)

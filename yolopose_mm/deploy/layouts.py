@@ -7,6 +7,9 @@
   (B, M, K, 3: x y score) in network-input pixels, best first; rows with score 0 are padding.
 * ``'decoded'``: no NMS in the graph (backends without an NMS op, e.g. ncnn); NMS runs after the network.
   ``bboxes`` (B, N, 4), ``scores`` (B, N, C), ``keypoints`` (B, N, K, 3) for all N priors.
+* ``'raw'``: the head's raw outputs ``box_logits`` (B, 4 * reg_max, N), ``cls_logits`` (B, C, N), ``kpt_raw``
+  (B, K * dim, N); decoding (the head's own ``decode``) and NMS run after the network. Used for ncnn, whose
+  converter (pnnx) cannot take the prior-generation ops of the traced decode.
 * ``'ultralytics'``: one output ``output0`` (B, 4 + C + K * dim, N) as Ultralytics' ONNX export lays it out:
   rows cx, cy, w, h (input pixels), C class probabilities, then per keypoint x, y (input pixels) and, for
   dim 3, its visibility probability. For users whose post-processing expects that layout.
@@ -22,10 +25,11 @@ import torch
 
 from ..models.utils.decode import DecodedPose
 
-LAYOUTS = ('dets_keypoints', 'decoded', 'ultralytics')
+LAYOUTS = ('dets_keypoints', 'decoded', 'raw', 'ultralytics')
 OUTPUT_NAMES: Dict[str, Tuple[str, ...]] = {
     'dets_keypoints': ('dets', 'keypoints'),
     'decoded': ('bboxes', 'scores', 'keypoints'),
+    'raw': ('box_logits', 'cls_logits', 'kpt_raw'),
     'ultralytics': ('output0',),
 }
 DEFAULT_NMS = {'score_threshold': 0.25, 'iou_threshold': 0.7, 'max_per_img': 300}

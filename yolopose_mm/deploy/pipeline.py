@@ -51,37 +51,47 @@ def _with_letterbox_size(model_cfg: Config, hw: Optional[Tuple[int, int]]) -> Co
     return cfg
 
 
-def export_onnx(deploy_cfg: Config, model_cfg: Config, checkpoint: str, img: ImageInput, work_dir: str,
-                device: str = 'cpu') -> str:
-    """Export the model with mmdeploy (our rewriters and torch 2.14 fixes active); returns the ONNX path."""
-    from mmdeploy.apis import torch2onnx
-    from mmdeploy.utils import get_onnx_config
+def export_ir(deploy_cfg: Config, model_cfg: Config, checkpoint: str, img: ImageInput, work_dir: str,
+              device: str = 'cpu') -> str:
+    """Export the model with mmdeploy (our rewriters and torch 2.14 fixes active) to ONNX, or to TorchScript when
+    the deploy config has ``ir_config.type='torchscript'``; returns the exported file."""
+    from mmdeploy.apis import torch2onnx, torch2torchscript
+    from mmdeploy.utils import Backend, get_backend, get_ir_config
     if not os.path.isfile(checkpoint):
         raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
     os.makedirs(work_dir, exist_ok=True)
-    save_file = get_onnx_config(deploy_cfg).get('save_file', 'end2end.onnx')
-    torch2onnx(img, work_dir, save_file, deploy_cfg, _with_letterbox_size(model_cfg, static_input_hw(deploy_cfg)),
-               checkpoint, device)
+    ir_cfg = get_ir_config(deploy_cfg)
+    torchscript = ir_cfg.get('type') == 'torchscript'
+    save_file = ir_cfg.get('save_file', 'end2end.pt' if torchscript else 'end2end.onnx')
+    export = torch2torchscript if torchscript else torch2onnx
+    export_cfg = deploy_cfg
+    if torchscript and get_backend(deploy_cfg) == Backend.NCNN:
+        # mmdeploy's ncnn rewrites (e.g. chunk -> index_select) target its onnx2ncnn; pnnx converts plain
+        # TorchScript, so trace with the TorchScript backend's rewrites (ours are backend-independent).
+        export_cfg = copy.deepcopy(deploy_cfg)
+        export_cfg.backend_config = dict(type=Backend.TORCHSCRIPT.value)
+    export(img, work_dir, save_file, export_cfg, _with_letterbox_size(model_cfg, static_input_hw(deploy_cfg)),
+           checkpoint, device)
     return os.path.join(work_dir, save_file)
 
 
-def convert_backend(deploy_cfg: Config, onnx_file: str, work_dir: str, device: str = 'cpu') -> List[str]:
-    """Convert the ONNX export to the deploy config's backend; returns the backend files."""
+def convert_backend(deploy_cfg: Config, ir_file: str, work_dir: str, device: str = 'cpu') -> List[str]:
+    """Convert the export (ONNX, or TorchScript for ncnn) to the deploy config's backend; returns its files."""
     from mmdeploy.utils import Backend, get_backend
     backend = get_backend(deploy_cfg)
     if backend == Backend.ONNXRUNTIME:
-        return [onnx_file]
+        return [ir_file]
     if backend in (Backend.OPENVINO, Backend.NCNN):
-        from .backends import convert_onnx
+        from .backends import convert_ir
         hw = static_input_hw(deploy_cfg)
         if backend == Backend.NCNN and hw is None:
             raise ValueError('ncnn needs a static input shape: set onnx_config.input_shape=[W, H]')
-        return convert_onnx(backend, onnx_file, work_dir, (1, 3) + (hw or (640, 640)))
+        return convert_ir(backend, ir_file, work_dir, (1, 3) + (hw or (640, 640)))
     if backend == Backend.TENSORRT:
         if not torch.cuda.is_available() or not str(device).startswith('cuda'):
             raise RuntimeError('TensorRT needs an NVIDIA GPU: run with --device cuda:0 on a machine with one')
         from mmdeploy.apis.tensorrt import onnx2tensorrt
-        onnx2tensorrt(work_dir, 'end2end.engine', 0, deploy_cfg, onnx_file, device=device)
+        onnx2tensorrt(work_dir, 'end2end.engine', 0, deploy_cfg, ir_file, device=device)
         return [os.path.join(work_dir, 'end2end.engine')]
     raise ValueError(f'backend {backend.value!r} is not supported by yolopose_mm.deploy '
                      '(onnxruntime, openvino, ncnn, tensorrt)')
@@ -130,5 +140,5 @@ def run_eager(model: nn.Module, deploy_cfg: Config, imgs: Sequence[ImageInput], 
         model.test_cfg = old
 
 
-__all__ = ['load_configs', 'static_input_hw', 'export_onnx', 'convert_backend', 'build_backend_model',
+__all__ = ['load_configs', 'static_input_hw', 'export_ir', 'convert_backend', 'build_backend_model',
            'run_backend', 'run_eager']

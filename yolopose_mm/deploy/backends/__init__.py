@@ -3,8 +3,8 @@
 
 * OpenVINO: mmdeploy's converter calls the removed Model Optimizer (``mo``) and its wrapper the removed
   ``openvino.inference_engine``; we use ``openvino.convert_model`` / ``openvino.save_model`` and ``openvino.Core``.
-* ncnn: mmdeploy's ``onnx2ncnn`` binary and its ncnn custom-op library are not in its wheel; we convert the ONNX
-  export with PyPI ``pnnx`` and run it with PyPI ``ncnn``.
+* ncnn: mmdeploy's ``onnx2ncnn`` binary and its ncnn custom-op library are not in its wheel; we convert mmdeploy's
+  TorchScript export with PyPI ``pnnx`` and run it with PyPI ``ncnn``.
 
 ONNX Runtime and TensorRT use mmdeploy's own converter and wrappers.
 """
@@ -28,22 +28,22 @@ def build_wrapper(backend: Backend, backend_files: Sequence[str], output_names: 
     raise ValueError(f'no yolopose_mm wrapper for backend {backend.value!r}; use mmdeploy\'s')
 
 
-def convert_onnx(backend: Backend, onnx_file: str, work_dir: str, input_shape: Sequence[int]) -> List[str]:
-    """Convert an ONNX export to ``backend``'s files; returns their paths (what :func:`build_wrapper` takes).
+def convert_ir(backend: Backend, ir_file: str, work_dir: str, input_shape: Sequence[int]) -> List[str]:
+    """Convert an export to ``backend``'s files; returns their paths (what :func:`build_wrapper` takes).
 
     Args:
-        backend: OpenVINO or ncnn.
-        onnx_file: the ONNX export.
+        backend: OpenVINO (from ONNX) or ncnn (from TorchScript or ONNX).
+        ir_file: the exported file.
         work_dir: where the files are written.
         input_shape: (B, 3, H, W) of the export (ncnn needs a fixed shape).
     """
     if backend == Backend.OPENVINO:
         from .openvino import onnx_to_openvino
-        return onnx_to_openvino(onnx_file, work_dir)
+        return onnx_to_openvino(ir_file, work_dir)
     if backend == Backend.NCNN:
-        from .ncnn import onnx_to_ncnn
-        return onnx_to_ncnn(onnx_file, work_dir, input_shape)
+        from .ncnn import to_ncnn
+        return to_ncnn(ir_file, work_dir, input_shape)
     raise ValueError(f'no yolopose_mm converter for backend {backend.value!r}; use mmdeploy\'s')
 
 
-__all__ = ['build_wrapper', 'convert_onnx']
+__all__ = ['build_wrapper', 'convert_ir']

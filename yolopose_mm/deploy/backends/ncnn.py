@@ -1,5 +1,5 @@
 # Copyright (c) yolopose_mm contributors. Licensed under the Apache License 2.0.
-"""ncnn: ONNX -> ncnn conversion with PyPI ``pnnx`` and an mmdeploy-style runtime wrapper (PyPI ``ncnn``)."""
+"""ncnn: TorchScript / ONNX -> ncnn conversion with PyPI ``pnnx`` and an mmdeploy-style runtime wrapper (PyPI ``ncnn``)."""
 from __future__ import annotations
 
 import os
@@ -27,23 +27,27 @@ def _pnnx_binary() -> str:
     return found
 
 
-def onnx_to_ncnn(onnx_file: str, work_dir: str, input_shape: Sequence[int]) -> List[str]:
-    """Convert ``onnx_file`` (fixed ``input_shape`` (1, 3, H, W)) to ncnn in ``work_dir``; returns [param, bin]."""
-    if not os.path.isfile(onnx_file):
-        raise FileNotFoundError(f'ONNX file not found: {onnx_file}')
+def to_ncnn(model_file: str, work_dir: str, input_shape: Sequence[int]) -> List[str]:
+    """Convert a TorchScript (.pt) or ONNX file (fixed ``input_shape`` (1, 3, H, W)) to ncnn with pnnx.
+
+    Returns:
+        [model.ncnn.param, model.ncnn.bin] in ``work_dir``.
+    """
+    if not os.path.isfile(model_file):
+        raise FileNotFoundError(f'model file not found: {model_file}')
     shape = [int(v) for v in input_shape]
     if len(shape) != 4 or shape[0] != 1:
         raise ValueError(f'ncnn export needs a static (1, 3, H, W) input shape, got {input_shape}')
     os.makedirs(work_dir, exist_ok=True)
-    src = Path(work_dir) / Path(onnx_file).name
-    if src.resolve() != Path(onnx_file).resolve():
-        shutil.copyfile(onnx_file, src)
+    src = Path(work_dir) / Path(model_file).name
+    if src.resolve() != Path(model_file).resolve():
+        shutil.copyfile(model_file, src)
     cmd = [_pnnx_binary(), src.name, 'inputshape=[' + ','.join(map(str, shape)) + ']']
     proc = subprocess.run(cmd, cwd=work_dir, capture_output=True, text=True)
     param, binf = src.with_suffix('.ncnn.param'), src.with_suffix('.ncnn.bin')
     if proc.returncode != 0 or not param.is_file() or not binf.is_file():
         tail = (proc.stdout + proc.stderr).strip().splitlines()[-5:]
-        raise RuntimeError(f'pnnx failed to convert {onnx_file} (exit {proc.returncode}): ' + ' | '.join(tail))
+        raise RuntimeError(f'pnnx failed to convert {model_file} (exit {proc.returncode}): ' + ' | '.join(tail))
     return [str(param), str(binf)]
 
 
@@ -93,4 +97,4 @@ class NcnnWrapper(BaseWrapper):
         return {n: torch.from_numpy(np.stack(v)) for n, v in zip(self.output_names, per_output)}
 
 
-__all__ = ['NcnnWrapper', 'onnx_to_ncnn']
+__all__ = ['NcnnWrapper', 'to_ncnn']
