@@ -12,7 +12,8 @@ onnx_config = dict(
     # 'dets_keypoints' layout: dets (B, M, 5: x1 y1 x2 y2 score), keypoints (B, M, K, 3: x y score)
     output_names=['dets', 'keypoints'],
     input_shape=[640, 640],
-    optimize=True)
+    # True would only log "Can not optimize model": the passes need mmdeploy's ts_optimizer, not in its wheel
+    optimize=False)
 
 codebase_config = dict(
     type='mmpose',
