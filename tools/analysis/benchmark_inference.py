@@ -52,7 +52,9 @@ def main(argv: List[str] = None) -> int:
     parser.add_argument('--threads', type=int, default=None)
     parser.add_argument('--size', type=int, default=640)
     parser.add_argument('--also-unoptimized', action='store_true',
-                        help='also time our model without BN folding / channels-last (init_model(optimize=False))')
+                        help='also time init_model(pt) without BN folding / channels-last (optimize=False)')
+    parser.add_argument('--also-compiled', action='store_true',
+                        help='also time init_model(compile=True) (torch.compile; compiles during warm-up)')
     args = parser.parse_args(argv)
     os.environ.setdefault('YOLO_OFFLINE', '1')
     os.environ.setdefault('YOLO_CONFIG_DIR', tempfile.mkdtemp(prefix='yolo_cfg_'))
@@ -74,9 +76,11 @@ def main(argv: List[str] = None) -> int:
         return 1
     video = args.video or str(make_video(data, Path(tempfile.mkdtemp(prefix='yolopose_bench_')) / 'v30.mp4'))
     thr = dict(score_thr=0.25, nms_thr=0.7)
-    models = {'ours': init_model(pt)}
+    models = {'ours': init_model(pt, optimize=True)}
     if args.also_unoptimized:
         models['ours_unoptimized'] = init_model(pt, optimize=False)
+    if args.also_compiled:
+        models['ours_compiled'] = init_model(pt, optimize=True, compile=True)
     ref = YOLO(pt)
 
     def ours_image(model):

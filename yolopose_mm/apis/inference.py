@@ -37,7 +37,8 @@ def _checkpoint_config(checkpoint: str) -> Config:
 
 
 def init_model(config_or_checkpoint: Union[str, os.PathLike, Config], checkpoint: Optional[str] = None,
-               device: str = 'cpu', cfg_options: Optional[dict] = None, optimize: bool = True) -> nn.Module:
+               device: str = 'cpu', cfg_options: Optional[dict] = None, optimize: bool = False,
+               compile: bool = False) -> nn.Module:
     """Build a pose estimator ready for :func:`inference`.
 
     Args:
@@ -48,7 +49,11 @@ def init_model(config_or_checkpoint: Union[str, os.PathLike, Config], checkpoint
         cfg_options: config overrides (``--cfg-options`` style dict).
         optimize: fold BatchNorm into the convolutions and use channels-last weights
             (:func:`~yolopose_mm.apis.optimize.optimize_for_inference`): same predictions up to float rounding,
-            faster, but the returned model is for inference only (not for training or saving as a checkpoint).
+            faster, but the returned model is for inference only (its ``state_dict`` has no BatchNorm entries:
+            do not train it or save it as a checkpoint). The demo uses it; off by default.
+        compile: with ``optimize``, also ``torch.compile`` the network
+            (:func:`~yolopose_mm.apis.optimize.compile_for_inference`): the first call at each input shape takes
+            minutes on a CPU, later calls are faster. For long videos and servers.
 
     Returns:
         The model in eval mode with ``dataset_meta`` and ``cfg`` attributes.
@@ -76,8 +81,10 @@ def init_model(config_or_checkpoint: Union[str, os.PathLike, Config], checkpoint
         raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
     model = mmpose_init_model(config, checkpoint, device=device, cfg_options=cfg_options)
     model.eval()
+    if compile and not optimize:
+        raise ValueError('init_model: compile=True needs optimize=True')
     if optimize:
-        optimize_for_inference(model)
+        optimize_for_inference(model, compile=compile)
     return model
 
 
