@@ -160,7 +160,9 @@ class YOLOPoseMetric(CocoMetric):
                 transform_pred(p, self.pred_converter['num_keypoints'], self.pred_converter['mapping'])
         num_kpts = self._num_keypoints(preds)
         for p in preds:
-            if p['keypoints'].shape[1] != num_kpts:
+            if not len(p['keypoints']):  # no people: any K is fine
+                p['keypoints'], p['keypoint_scores'] = np.zeros((0, num_kpts, 2)), np.zeros((0, num_kpts))
+            elif p['keypoints'].shape[1] != num_kpts:
                 raise ValueError(f"YOLOPoseMetric: image {p['img_id']} has predictions with "
                                  f"{p['keypoints'].shape[1]} keypoints but the dataset has {num_kpts}; set "
                                  'pred_converter to map them')
