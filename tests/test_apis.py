@@ -190,3 +190,17 @@ def test_inference_rect_and_square_letterbox(tiny_model):
     assert tuple(rect.metainfo['input_size']) != tuple(square.metainfo['input_size'])
     assert tuple(square.metainfo['input_size']) == (256, 256)
     assert rect.pred_instances.keypoints.shape[1:] == (17, 2)
+
+
+def test_init_model_optimize_is_opt_in():
+    from mmengine.config import Config
+
+    from yolopose_mm.apis import init_model
+    from yolopose_mm.utils import config_file
+    cfg = Config.fromfile(str(config_file('configs/yolopose_n_coco.py')))
+    plain = init_model(cfg)
+    assert any(k.endswith('bn.running_mean') for k in plain.state_dict())  # trainable, saveable as before
+    fast = init_model(cfg, optimize=True)
+    assert not any(k.endswith('bn.running_mean') for k in fast.state_dict())
+    with pytest.raises(ValueError, match='compile=True needs optimize=True'):
+        init_model(cfg, compile=True)
