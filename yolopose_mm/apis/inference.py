@@ -37,8 +37,7 @@ def _checkpoint_config(checkpoint: str) -> Config:
 
 
 def init_model(config_or_checkpoint: Union[str, os.PathLike, Config], checkpoint: Optional[str] = None,
-               device: str = 'cpu', cfg_options: Optional[dict] = None, optimize: bool = False,
-               compile: bool = False) -> nn.Module:
+               device: str = 'cpu', cfg_options: Optional[dict] = None, optimize: bool = False) -> nn.Module:
     """Build a pose estimator ready for :func:`inference`.
 
     Args:
@@ -51,9 +50,6 @@ def init_model(config_or_checkpoint: Union[str, os.PathLike, Config], checkpoint
             (:func:`~yolopose_mm.apis.optimize.optimize_for_inference`): same predictions up to float rounding,
             faster, but the returned model is for inference only (its ``state_dict`` has no BatchNorm entries:
             do not train it or save it as a checkpoint). The demo uses it; off by default.
-        compile: with ``optimize``, also ``torch.compile`` the network
-            (:func:`~yolopose_mm.apis.optimize.compile_for_inference`): the first call at each input shape takes
-            minutes on a CPU, later calls are faster. For long videos and servers.
 
     Returns:
         The model in eval mode with ``dataset_meta`` and ``cfg`` attributes.
@@ -81,10 +77,8 @@ def init_model(config_or_checkpoint: Union[str, os.PathLike, Config], checkpoint
         raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
     model = mmpose_init_model(config, checkpoint, device=device, cfg_options=cfg_options)
     model.eval()
-    if compile and not optimize:
-        raise ValueError('init_model: compile=True needs optimize=True')
     if optimize:
-        optimize_for_inference(model, compile=compile)
+        optimize_for_inference(model)
     return model
 
 

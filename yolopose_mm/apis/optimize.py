@@ -38,30 +38,7 @@ def fold_batchnorm(model: nn.Module) -> int:
     return folded
 
 
-def compile_for_inference(model: nn.Module) -> nn.Module:
-    """Compile the backbone, neck and head layers with ``torch.compile`` (inductor, frozen weights), in place.
-
-    The first prediction at each new input shape compiles (about two minutes on 2 CPU cores, and a C++
-    compiler is needed); later ones at that shape run the compiled kernels. Worth it for long videos or
-    servers, not for a few images. The three parts are replaced by compiled wrappers of themselves, so the
-    model's ``state_dict`` keys change: keep such a model for prediction only.
-
-    Args:
-        model: A pose estimator with ``backbone``, ``neck`` and ``head.head_module`` (a YOLO pose model).
-
-    Returns:
-        ``model`` itself.
-    """
-    for owner, name in ((model, 'backbone'), (model, 'neck'), (model.head, 'head_module')):
-        part = getattr(owner, name, None)
-        if part is None:
-            raise ValueError(f'compile_for_inference: the model has no {name}; it needs a YOLO pose model')
-        setattr(owner, name, torch.compile(part, options={'freezing': True}))
-    return model
-
-
-def optimize_for_inference(model: nn.Module, fold_bn: bool = True, channels_last: bool = True,
-                           compile: bool = False) -> nn.Module:
+def optimize_for_inference(model: nn.Module, fold_bn: bool = True, channels_last: bool = True) -> nn.Module:
     """Make an eval-mode pose estimator faster for prediction, in place.
 
     Args:
@@ -69,7 +46,6 @@ def optimize_for_inference(model: nn.Module, fold_bn: bool = True, channels_last
         fold_bn: Fold BatchNorm into the preceding convolutions (:func:`fold_batchnorm`).
         channels_last: Store convolution weights channels-last (NHWC), which oneDNN (CPU) and cuDNN run faster;
             the network's outputs are the same up to float rounding.
-        compile: Also compile the network (:func:`compile_for_inference`; slow first call per input shape).
 
     Returns:
         ``model`` itself, with ``yolopose_inference_optimized`` set to True.
@@ -78,7 +54,5 @@ def optimize_for_inference(model: nn.Module, fold_bn: bool = True, channels_last
         fold_batchnorm(model)
     if channels_last:
         model.to(memory_format=torch.channels_last)
-    if compile:
-        compile_for_inference(model)
     model.yolopose_inference_optimized = True
     return model
