@@ -126,7 +126,8 @@ def test_folder_run_counts_a_corrupt_file_and_continues(demo, capsys, tmp_path, 
     assert '2 image(s)' in out and '1 unreadable' in out
     assert '000_broken.jpg' in err and 'readme.txt' in err
     written = sorted(p.name for p in (tmp_path / 'o').iterdir())
-    assert len([n for n in written if n.endswith('.jpg')]) == 2 and len([n for n in written if n.endswith('.json')]) == 2
+    assert len([n for n in written if n.endswith('.jpg')]) == 2
+    assert len([n for n in written if n.endswith('.json')]) == 2
 
 
 def test_bad_inputs_give_one_line_and_nonzero_exit(demo, capsys, tmp_path):
