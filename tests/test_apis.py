@@ -201,3 +201,13 @@ def test_init_model_optimize_is_opt_in():
     assert any(k.endswith('bn.running_mean') for k in plain.state_dict())  # trainable, saveable as before
     fast = init_model(cfg, optimize=True)
     assert not any(k.endswith('bn.running_mean') for k in fast.state_dict())
+
+
+def test_config_plus_ultralytics_pt_is_converted(yolo11n_pose_pt, converted_yolo11n, data_dir):
+    from yolopose_mm.apis import init_model
+    from yolopose_mm.utils import config_file
+    img = str(data_dir / 'images' / 'zidane.jpg')
+    a = inference(init_model(str(config_file('configs/yolopose_n_coco.py')), str(yolo11n_pose_pt)), img)
+    b = inference(init_model(str(converted_yolo11n)), img)
+    assert len(a.pred_instances) == len(b.pred_instances) >= 2
+    np.testing.assert_array_equal(a.pred_instances.keypoints, b.pred_instances.keypoints)

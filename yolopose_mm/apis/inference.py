@@ -36,6 +36,16 @@ def _checkpoint_config(checkpoint: str) -> Config:
     return Config.fromstring(text, file_format='.py')
 
 
+def _as_pth(checkpoint: str) -> str:
+    """An Ultralytics ``.pt`` converted (safely) to a temporary ``.pth``; other paths unchanged."""
+    if not checkpoint.endswith('.pt'):
+        return checkpoint
+    from ..converters import save_converted
+    tmp = os.path.join(tempfile.mkdtemp(prefix='yolopose_'), Path(checkpoint).stem + '.pth')
+    save_converted(checkpoint, tmp)
+    return tmp
+
+
 def init_model(config_or_checkpoint: Union[str, os.PathLike, Config], checkpoint: Optional[str] = None,
                device: str = 'cpu', cfg_options: Optional[dict] = None, optimize: bool = False) -> nn.Module:
     """Build a pose estimator ready for :func:`inference`.
@@ -61,20 +71,18 @@ def init_model(config_or_checkpoint: Union[str, os.PathLike, Config], checkpoint
     if isinstance(src, (str, os.PathLike)) and str(src).endswith(('.pt', '.pth')) and checkpoint is None:
         if not os.path.isfile(src):
             raise FileNotFoundError(f'checkpoint not found: {src}')
-        if str(src).endswith('.pt'):
-            from ..converters import save_converted
-            tmp = os.path.join(tempfile.mkdtemp(prefix='yolopose_'), Path(str(src)).stem + '.pth')
-            save_converted(str(src), tmp)
-            src = tmp
-        checkpoint, config = str(src), _checkpoint_config(str(src))
+        checkpoint = _as_pth(str(src))
+        config = _checkpoint_config(checkpoint)
     elif isinstance(src, Config):
         config = src
     else:
         if not os.path.isfile(src):
             raise FileNotFoundError(f'config not found: {src}')
         config = Config.fromfile(str(src))
-    if checkpoint is not None and not os.path.isfile(checkpoint):
-        raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
+    if checkpoint is not None:
+        if not os.path.isfile(checkpoint):
+            raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
+        checkpoint = _as_pth(str(checkpoint))
     model = mmpose_init_model(config, checkpoint, device=device, cfg_options=cfg_options)
     model.eval()
     if optimize:
