@@ -29,6 +29,18 @@ def test_components_registered_in_mmpose():
     assert TRANSFORMS.get('LetterBox') is not None
 
 
+def test_weights_only_load_in_a_fresh_process(tmp_path):
+    """HistoryBuffer's statistics methods resolve even before any HistoryBuffer exists in the process."""
+    buf = HistoryBuffer()
+    buf.update(2.0)
+    torch.save({'buf': buf}, tmp_path / 'h.pth')
+    code = ('import yolopose_mm, torch, sys\n'
+            f'b = torch.load({str(tmp_path / "h.pth")!r})["buf"]\n'
+            'assert b.current() == 2.0\n')
+    proc = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-1500:]
+
+
 def test_weights_only_fix_is_needed_and_works(tmp_path):
     """Without the registered safe globals, torch 2.14's default weights-only load rejects mmengine's buffers."""
     from yolopose_mm.compat import checkpoint_safe_globals, register_checkpoint_safe_globals

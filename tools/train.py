@@ -60,7 +60,20 @@ def build_cfg(args):
         cfg.load_from = args.load_from
     if args.launcher != 'none' and not torch.cuda.is_available():
         cfg.env_cfg.dist_cfg = dict(backend='gloo')  # NCCL needs GPUs
+        # mmengine's default wrapper passes device_ids=[LOCAL_RANK], which DDP rejects for CPU modules.
+        if cfg.get('model_wrapper_cfg') is None:
+            cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel', device_ids=None, broadcast_buffers=False,
+                                         find_unused_parameters=False)
     return cfg
+
+
+def init_cpu_process_group(launcher: str) -> None:
+    """Start torch.distributed with gloo ourselves on machines without a GPU: mmengine's init_dist calls
+    torch.cuda.set_device, which fails there. The Runner then finds the group initialised and uses it."""
+    import torch
+    import torch.distributed as dist
+    if launcher == 'pytorch' and not torch.cuda.is_available() and not dist.is_initialized():
+        dist.init_process_group(backend='gloo')
 
 
 def main(argv=None) -> int:
@@ -68,6 +81,7 @@ def main(argv=None) -> int:
     import yolopose_mm  # noqa: F401  (registers components, torch 2.14 fixes)
     from mmengine.runner import Runner
     cfg = build_cfg(args)
+    init_cpu_process_group(args.launcher)
     runner = Runner.from_cfg(cfg)
     runner.train()
     return 0

@@ -19,10 +19,15 @@ import numpy as np
 import torch
 
 
+_BUILTIN_STATISTICS = ('min', 'max', 'current', 'mean')
+
+
 def _history_buffer_getattr(obj: Any, name: str) -> Any:
     """``getattr`` as seen by weights-only unpickling: only HistoryBuffer's registered statistics methods."""
     from mmengine.logging.history_buffer import HistoryBuffer
-    if obj is HistoryBuffer and name in HistoryBuffer._statistics_methods:
+    # 'min', 'max', 'current', 'mean' are the built-in statistics; _statistics_methods holds them only after a
+    # first HistoryBuffer was created in this process, plus any registered custom ones.
+    if obj is HistoryBuffer and (name in _BUILTIN_STATISTICS or name in HistoryBuffer._statistics_methods):
         return getattr(HistoryBuffer, name)
     raise pickle.UnpicklingError(f'weights-only load: getattr({obj!r}, {name!r}) is not allowed (only '
                                  'HistoryBuffer statistics methods are)')
