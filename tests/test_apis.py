@@ -211,3 +211,27 @@ def test_config_plus_ultralytics_pt_is_converted(yolo11n_pose_pt, converted_yolo
     b = inference(init_model(str(converted_yolo11n)), img)
     assert len(a.pred_instances) == len(b.pred_instances) >= 2
     np.testing.assert_array_equal(a.pred_instances.keypoints, b.pred_instances.keypoints)
+
+
+@pytest.mark.slow
+def test_optimized_model_matches_ultralytics(converted_yolo11n, yolo11n_pose_pt, ultralytics, data_dir):
+    """BN folding + channels-last keeps the predictions: Ultralytics (which folds BN too) within 1e-3 px."""
+    from ultralytics import YOLO
+
+    from yolopose_mm.apis import init_model
+    ref = YOLO(str(yolo11n_pose_pt))
+    model = init_model(str(converted_yolo11n), optimize=True)
+    images = [data_dir / 'images' / 'bus.jpg', data_dir / 'images' / 'zidane.jpg',
+              *sorted((data_dir / 'coco8-pose' / 'images' / 'val').glob('*.jpg'))]
+    total = 0
+    for path in images:
+        r = ref.predict(str(path), conf=0.25, iou=0.7, verbose=False)[0]
+        o = inference(model, str(path)).pred_instances
+        assert len(o.bboxes) == len(r.boxes), path.name
+        total += len(o.bboxes)
+        if len(o.bboxes):
+            np.testing.assert_allclose(o.keypoints, r.keypoints.xy.numpy(), atol=1e-3, err_msg=path.name)
+            np.testing.assert_allclose(o.bboxes, r.boxes.xyxy.numpy(), atol=1e-3, err_msg=path.name)
+            np.testing.assert_allclose(o.keypoint_scores, r.keypoints.conf.numpy(), atol=1e-5, err_msg=path.name)
+            np.testing.assert_allclose(o.bbox_scores, r.boxes.conf.numpy(), atol=1e-5, err_msg=path.name)
+    assert total >= 6
