@@ -47,7 +47,9 @@ def _deploy(cfg_name: str, checkpoint: str, work_dir: Path, model_cfg=MODEL_CFG,
     img = img if img is not None else np.full((480, 640, 3), 114, np.uint8)
     ir = export_ir(deploy_cfg, model_cfg, checkpoint, img, str(work_dir))
     files = convert_backend(deploy_cfg, ir, str(work_dir))
-    return deploy_cfg, model_cfg, build_backend_model(deploy_cfg, model_cfg, files)
+    backend = build_backend_model(deploy_cfg, model_cfg, files)
+    backend.backend_files = files
+    return deploy_cfg, model_cfg, backend
 
 
 def _assert_same(a, b, label: str, px: float = PX, score: float = SCORE) -> None:
@@ -72,6 +74,12 @@ def test_static_backend_matches_eager(cfg_name, converted_yolo11n, eager, images
         b = run_backend(backend, model_cfg, [img], 640, auto=False)[0]
         assert tuple(b.metainfo['input_size']) == (640, 640)
         _assert_same(a.pred_instances, b.pred_instances, f'{cfg_name} on {os.path.basename(img)}')
+    if 'onnxruntime_static' in cfg_name:  # mmdeploy's own API returns the same PoseDataSamples
+        from mmdeploy.apis import inference_model
+        b = inference_model(model_cfg, deploy_cfg, backend.backend_files, images[0], 'cpu')[0]
+        a = run_eager(eager, deploy_cfg, [images[0]], 640, auto=False)[0]
+        assert set(a.pred_instances.keys()) == set(b.pred_instances.keys())
+        _assert_same(a.pred_instances, b.pred_instances, 'mmdeploy.apis.inference_model on bus.jpg')
 
 
 def test_onnxruntime_dynamic_sizes_and_batch(converted_yolo11n, eager, images, tmp_path):
