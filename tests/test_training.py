@@ -99,3 +99,22 @@ def test_loss_halves_when_learning_a_few_images(tmp_path, data_dir):
     assert len(losses) == 60
     first, last = sum(losses[:3]) / 3, sum(losses[-3:]) / 3
     assert last < 0.5 * first, (first, last)
+
+
+def _train_ap(config: Path, ckpt: Path, work_dir: Path, data_dir: Path) -> float:
+    env = dict(os.environ, YOLOPOSE_DATA=str(data_dir), PYTHONPATH=str(REPO))
+    proc = subprocess.run([sys.executable, str(REPO / 'tools' / 'test.py'), str(config), str(ckpt), '--work-dir',
+                           str(work_dir)], capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    import json
+    return json.loads((work_dir / 'metrics.json').read_text())['coco/AP']
+
+
+@pytest.mark.slow
+def test_finetuning_the_coco_model_keeps_train_ap(tmp_path, data_dir, converted_yolo11n):
+    config = REPO / 'tests' / 'configs' / 'coco8_finetune.py'
+    before = _train_ap(config, converted_yolo11n, tmp_path / 'before', data_dir)
+    _train(tmp_path / 'ft', '--load-from', str(converted_yolo11n), data_dir=data_dir, config=config)
+    after = _train_ap(config, tmp_path / 'ft' / 'epoch_4.pth', tmp_path / 'after', data_dir)
+    assert before > 0.3  # the COCO model already knows these people
+    assert after >= before, (before, after)
