@@ -33,8 +33,8 @@ BACKEND_MODELS = vars(pose_detection_model)['__BACKEND_MODEL']
 class YOLOPoseEnd2EndModel(pose_detection_model.End2EndModel):
     """mmdeploy ``End2EndModel`` for YOLO pose exports in any layout of :mod:`.layouts`.
 
-    Backends: whatever mmdeploy wraps (ONNX Runtime, TensorRT, ...), plus our OpenVINO and ncnn wrappers
-    (:mod:`.backends`), used because mmdeploy 1.3.1's need APIs or custom-op libraries its wheel lacks.
+    Backends: mmdeploy's wrappers (ONNX Runtime, TensorRT, ...), and ours for OpenVINO and ncnn
+    (:mod:`.backends`), whose mmdeploy 1.3.1 wrappers need removed APIs or libraries its wheel lacks.
     """
 
     def _init_wrapper(self, backend: Backend, backend_files: Sequence[str], device: str, **kwargs) -> None:

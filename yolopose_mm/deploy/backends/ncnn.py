@@ -1,5 +1,5 @@
 # Copyright (c) yolopose_mm contributors. Licensed under the Apache License 2.0.
-"""ncnn: TorchScript / ONNX -> ncnn conversion with PyPI ``pnnx`` and an mmdeploy-style runtime wrapper (PyPI ``ncnn``)."""
+"""ncnn: TorchScript / ONNX -> ncnn with PyPI ``pnnx``, and an mmdeploy-style runtime wrapper (PyPI ``ncnn``)."""
 from __future__ import annotations
 
 import os
