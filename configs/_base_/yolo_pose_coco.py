@@ -67,30 +67,25 @@ test_cfg = dict()
 # ---------------------------------------------------------------------------------------------------------
 max_epochs = 600
 close_mosaic_epochs = 10
+# random affine (translate 0.1, scale 0.5), HSV, flip with keypoint swapping, degenerate-box filter, targets
+augment_and_pack = [
+    dict(type='BottomupRandomAffine', input_size=input_size, shift_factor=0.1, rotate_factor=0.0,
+         scale_factor=(0.5, 1.5), shear_factor=0.0, pad_val=114, distribution='uniform',
+         transform_mode='perspective', bbox_keep_corner=False, clip_border=True),
+    dict(type='YOLOHSVRandomAug', hgain=0.015, sgain=0.7, vgain=0.4),
+    dict(type='YOLORandomFlip', prob=0.5),
+    dict(type='YOLOFilterInstances', min_wh=2.0),
+    dict(type='GenerateTarget', encoder=dict(type='YOLOXPoseAnnotationProcessor', input_size=input_size)),
+    dict(type='PackPoseInputs'),
+]
 train_pipeline = [
     dict(type='LoadImage'),
     dict(type='Mosaic', img_scale=input_size, pad_val=114.0, pre_transform=[dict(type='LoadImage')]),
-    dict(type='BottomupRandomAffine', input_size=input_size, shift_factor=0.1, rotate_factor=0.0,
-         scale_factor=(0.5, 1.5), shear_factor=0.0, pad_val=114, distribution='uniform',
-         transform_mode='perspective', bbox_keep_corner=False, clip_border=True),
-    dict(type='YOLOHSVRandomAug', hgain=0.015, sgain=0.7, vgain=0.4),
-    dict(type='YOLORandomFlip', prob=0.5),
-    dict(type='YOLOFilterInstances', min_wh=2.0),
-    dict(type='GenerateTarget', encoder=dict(type='YOLOXPoseAnnotationProcessor', input_size=input_size)),
-    dict(type='PackPoseInputs'),
-]
+] + augment_and_pack
 train_pipeline_no_mosaic = [
     dict(type='LoadImage'),
     dict(type='LetterBox', input_size=input_size, auto=False, scaleup=False, pad_val=114),
-    dict(type='BottomupRandomAffine', input_size=input_size, shift_factor=0.1, rotate_factor=0.0,
-         scale_factor=(0.5, 1.5), shear_factor=0.0, pad_val=114, distribution='uniform',
-         transform_mode='perspective', bbox_keep_corner=False, clip_border=True),
-    dict(type='YOLOHSVRandomAug', hgain=0.015, sgain=0.7, vgain=0.4),
-    dict(type='YOLORandomFlip', prob=0.5),
-    dict(type='YOLOFilterInstances', min_wh=2.0),
-    dict(type='GenerateTarget', encoder=dict(type='YOLOXPoseAnnotationProcessor', input_size=input_size)),
-    dict(type='PackPoseInputs'),
-]
+] + augment_and_pack
 train_dataloader = dict(
     batch_size=16,
     num_workers=8,
