@@ -57,7 +57,8 @@ def main(argv=None) -> int:
     pth = tmp / 'start.pth'
     save_converted(str(pt), str(pth))
     n = args.imgsz
-    env = dict(os.environ, YOLO_OFFLINE='1', YOLO_CONFIG_DIR=str(tmp / 'ycfg'), PYTHONPATH=str(REPO))
+    env = dict(os.environ, YOLO_OFFLINE='1', YOLO_CONFIG_DIR=str(tmp / 'ycfg'), PYTHONPATH=str(REPO),
+               YOLOPOSE_DATA=str(Path(args.data).resolve()))
     ours_cmd = [sys.executable, str(REPO / 'tools' / 'train.py'), str(REPO / 'configs' / 'yolopose_n_coco8.py'),
                 '--work-dir', str(tmp / 'ours'), '--load-from', str(pth), '--cfg-options',
                 f'train_cfg.max_epochs={args.epochs}', f'train_cfg.val_interval={args.epochs + 1}',
