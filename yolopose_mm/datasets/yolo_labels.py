@@ -19,7 +19,7 @@ import numpy as np
 
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 COORD_TOLERANCE = 0.01
-_CACHE_VERSION = 2
+_CACHE_VERSION = 3
 
 
 @dataclass
@@ -81,17 +81,60 @@ def list_images(root: str, entries: Iterable[str]) -> List[str]:
     return found
 
 
+class TruncatedImageError(ValueError):
+    """A JPEG without its end-of-image marker (a partial download or copy)."""
+
+
+def exif_orientation(path: str) -> int:
+    """The EXIF orientation tag (1 = upright; 2..8 = mirrored and/or rotated)."""
+    from PIL import Image
+    with Image.open(path) as im:
+        return int(im.getexif().get(0x0112, 1) or 1)
+
+
 def image_size(path: str) -> Tuple[int, int]:
-    """(width, height) after applying the EXIF orientation, reading only the header. Raises on bad files."""
+    """(width, height) after applying the EXIF orientation, reading only the header.
+
+    Raises:
+        TruncatedImageError: a JPEG that does not end with the end-of-image marker.
+        Exception: whatever PIL raises for an unreadable file.
+    """
     from PIL import Image
     with Image.open(path) as im:
         im.verify()
+        is_jpeg = im.format == 'JPEG'
+    if is_jpeg:
+        with open(path, 'rb') as f:
+            f.seek(-2, os.SEEK_END)
+            if f.read() != b'\xff\xd9':
+                raise TruncatedImageError('JPEG ends without its end-of-image marker (truncated file); '
+                                          're-save or re-download it')
     with Image.open(path) as im:
         w, h = im.size
         orientation = im.getexif().get(0x0112, 1)
     if orientation in (5, 6, 7, 8):  # rotated 90 / 270 degrees: width and height swap
         w, h = h, w
     return int(w), int(h)
+
+
+def labels_without_images(root: str, entries: Iterable[str], images: Iterable[str]) -> List[LabelProblem]:
+    """Label files under the ``labels`` folder of each folder entry that no listed image points to."""
+    wanted = {os.path.abspath(label_path_for(i)) for i in images}
+    problems = []
+    for entry in entries:
+        path = entry if os.path.isabs(entry) else os.path.join(root, entry)
+        if not os.path.isdir(path):
+            continue
+        parts = Path(os.path.abspath(path)).parts
+        idx = max((i for i, p in enumerate(parts) if p == 'images'), default=None)
+        if idx is None:
+            continue
+        labels_dir = Path(*parts[:idx], 'labels', *parts[idx + 1:])
+        for lbl in sorted(labels_dir.rglob('*.txt')) if labels_dir.is_dir() else ():
+            if str(lbl) not in wanted:
+                problems.append(LabelProblem(str(lbl), 0, 'label_without_image',
+                                             'no image with this name in the split: label not used', 'warning'))
+    return problems
 
 
 def parse_label_text(text: str, path: str, num_keypoints: int, keypoint_dim: int,
@@ -225,6 +268,7 @@ def scan_split(root: str, entries: Iterable[str], num_keypoints: int, keypoint_d
         if entry['ok']:
             rows = np.asarray(entry['rows'], dtype=np.float32).reshape(-1, 5 + num_keypoints * keypoint_dim)
             records.append(ImageRecord(img, lbl, entry['w'], entry['h'], rows, found))
+    problems += labels_without_images(root, entries, images)
     try:
         os.makedirs(cache_dir, exist_ok=True)
         tmp = f'{cache_file}.{os.getpid()}.tmp'
@@ -243,17 +287,24 @@ def _scan_one(img: str, lbl: str, stats: list, k: int, dim: int, num_classes: Op
         return entry
     try:
         w, h = image_size(img)
-    except Exception as e:  # PIL raises many types for corrupt / truncated files
+        orientation = exif_orientation(img)
+    except TruncatedImageError as e:
+        entry['problems'] = [asdict(LabelProblem(img, 0, 'truncated_image', str(e)))]
+        return entry
+    except Exception as e:  # PIL raises many types for corrupt files
         entry['problems'] = [asdict(LabelProblem(img, 0, 'unreadable_image', f'cannot read the image: {e}'))]
         return entry
     entry.update(w=w, h=h)
+    notes = [] if orientation == 1 else [asdict(LabelProblem(
+        img, 0, 'exif_rotated', f'EXIF orientation {orientation}: the rotation is applied when loading '
+        f'(labels refer to the rotated {w}x{h} image)', 'warning'))]
     if stats[1] is None:
-        entry.update(ok=True, problems=[asdict(LabelProblem(
+        entry.update(ok=True, problems=notes + [asdict(LabelProblem(
             img, 0, 'missing_label', f'no label file {lbl}: used as a background image (no people)', 'warning'))])
         return entry
     with open(lbl, encoding='utf-8', errors='replace') as f:
         rows, found = parse_label_text(f.read(), lbl, k, dim, num_classes)
-    entry['problems'] = [asdict(p) for p in found]
+    entry['problems'] = notes + [asdict(p) for p in found]
     entry['ok'] = not any(p.severity == 'error' for p in found)
     entry['rows'] = rows.tolist()
     return entry

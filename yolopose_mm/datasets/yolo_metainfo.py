@@ -46,12 +46,21 @@ def _as_tuple(value: Any) -> Tuple[str, ...]:
     return tuple(str(v) for v in value) if isinstance(value, (list, tuple)) else (str(value),)
 
 
-def load_data_yaml(path: str, root: Optional[str] = None) -> YOLODataSpec:
+def _optional_key_error(problems: Optional[List[str]], message: str) -> None:
+    """Raise ``message``, or record it in ``problems`` (the key is then treated as absent)."""
+    if problems is None:
+        raise DatasetYamlError(message)
+    problems.append(message)
+
+
+def load_data_yaml(path: str, root: Optional[str] = None, problems: Optional[List[str]] = None) -> YOLODataSpec:
     """Parse and validate an Ultralytics pose dataset yaml.
 
     Args:
         path: the yaml file.
         root: overrides the yaml's ``path`` (dataset root). An empty ``path`` means the yaml's folder.
+        problems: when given, errors in the optional keys (``flip_idx``, ``kpt_names``, ``kpt_oks_sigmas``,
+            ``skeleton``) are appended here and the key is ignored instead of raising (tools/check_dataset.py).
 
     Raises:
         FileNotFoundError: the yaml does not exist.
@@ -80,25 +89,28 @@ def load_data_yaml(path: str, root: Optional[str] = None) -> YOLODataSpec:
     if flip_idx is not None:
         flip_idx = tuple(int(i) for i in flip_idx)
         if len(flip_idx) != k or sorted(flip_idx) != list(range(k)):
-            raise DatasetYamlError(f'{where} flip_idx must be a permutation of 0..{k - 1} ({k} entries), got '
-                                   f'{list(flip_idx)}')
-        if any(flip_idx[flip_idx[i]] != i for i in range(k)):
-            raise DatasetYamlError(f'{where} flip_idx must pair keypoints symmetrically (flip_idx[flip_idx[i]] == i)')
+            flip_idx = _optional_key_error(problems, f'{where} flip_idx must be a permutation of 0..{k - 1} ({k} '
+                                           f'entries), got {list(flip_idx)}')
+        elif any(flip_idx[flip_idx[i]] != i for i in range(k)):
+            flip_idx = _optional_key_error(problems, f'{where} flip_idx must pair keypoints symmetrically '
+                                           '(flip_idx[flip_idx[i]] == i)')
     kpt_names = data.get('kpt_names')
     if isinstance(kpt_names, dict):  # Ultralytics style: {class_id: [names...]}
         kpt_names = next(iter(kpt_names.values()))
     if kpt_names is not None:
         kpt_names = tuple(str(n) for n in kpt_names)
         if len(kpt_names) != k or len(set(kpt_names)) != k:
-            raise DatasetYamlError(f'{where} kpt_names must hold {k} distinct names, got {len(kpt_names)}')
+            kpt_names = _optional_key_error(problems, f'{where} kpt_names must hold {k} distinct names, got '
+                                            f'{len(kpt_names)}')
     sigmas = data.get('kpt_oks_sigmas')
     if sigmas is not None:
         sigmas = tuple(float(s) for s in sigmas)
         if len(sigmas) != k or any(s <= 0 for s in sigmas):
-            raise DatasetYamlError(f'{where} kpt_oks_sigmas must be {k} positive numbers, got {len(sigmas)} values')
+            sigmas = _optional_key_error(problems, f'{where} kpt_oks_sigmas must be {k} positive numbers, got '
+                                         f'{len(sigmas)} values')
     skeleton = tuple((int(a), int(b)) for a, b in (data.get('skeleton') or ()))
     if any(not (0 <= a < k and 0 <= b < k) for a, b in skeleton):
-        raise DatasetYamlError(f'{where} skeleton links must index keypoints 0..{k - 1}')
+        skeleton = _optional_key_error(problems, f'{where} skeleton links must index keypoints 0..{k - 1}') or ()
     yaml_dir = os.path.dirname(os.path.abspath(path))
     base = root if root is not None else (data.get('path') or '')
     base = base if os.path.isabs(base) else os.path.normpath(os.path.join(yaml_dir, base))
