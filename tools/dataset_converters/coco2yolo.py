@@ -24,18 +24,20 @@ def main(argv=None) -> int:
     p.add_argument('--drop-empty', action='store_true', help='drop people without labelled keypoints')
     p.add_argument('--copy', action='store_true', help='copy images instead of symlinking them')
     p.add_argument('--sigmas-from', default=None,
-                   help="take kpt_oks_sigmas and flip_idx from an mmpose dataset metainfo ('coco', 'crowdpose', ...)")
+                   help="take kpt_oks_sigmas, flip_idx and skeleton from an mmpose dataset metainfo ('coco', "
+                        "'crowdpose', ...)")
     args = p.parse_args(argv)
-    sigmas = flip = None
+    sigmas = flip = skeleton = None
     if args.sigmas_from:
         from mmpose.datasets.datasets.utils import parse_pose_metainfo
 
         from yolopose_mm.datasets.yolo_metainfo import mmpose_dataset_config
         meta = parse_pose_metainfo(dict(from_file=mmpose_dataset_config(f'{args.sigmas_from}.py')))
         sigmas, flip = meta['sigmas'].tolist(), list(meta['flip_indices'])
+        skeleton = [list(map(int, link)) for link in meta['skeleton_links']]
     try:
         counts = coco_to_yolo(args.ann_file, args.img_dir, args.out_dir, args.split, args.drop_empty, args.copy,
-                              sigmas, flip)
+                              sigmas, flip, skeleton)
     except (OSError, ValueError, KeyError) as e:
         print(f'coco2yolo: error: {e}', file=sys.stderr)
         return 1

@@ -6,6 +6,7 @@ What the YOLO format cannot hold, and what the converter does with it (each case
 - crowd regions (``iscrowd=1``): YOLO has no ignore regions, so they are dropped;
 - boxes with zero width or height: dropped (the YOLO loader would drop them too);
 - people without any labelled keypoint: written as a box with all-zero keypoints (``--drop-empty`` drops them);
+- skeleton links that index keypoints beyond K (seen in real files): dropped;
 - segmentation, ``area`` and annotation ids: not stored; going back, ``area`` is box area x ``area_factor``.
 
 Boxes and keypoints are written as normalised values with 8 decimals, so a COCO -> YOLO -> COCO round trip
@@ -52,7 +53,8 @@ def infer_flip_idx(names: Sequence[str]) -> Optional[List[int]]:
 
 def coco_to_yolo(ann_file: str, img_dir: str, out_dir: str, split: str = 'train', drop_empty: bool = False,
                  copy_images: bool = False, kpt_oks_sigmas: Optional[Sequence[float]] = None,
-                 flip_idx: Optional[Sequence[int]] = None) -> Counter:
+                 flip_idx: Optional[Sequence[int]] = None,
+                 skeleton: Optional[Sequence[Sequence[int]]] = None) -> Counter:
     """Write ``out_dir/images/<split>``, ``out_dir/labels/<split>`` and ``out_dir/data.yaml`` from a COCO json.
 
     Args:
@@ -64,6 +66,7 @@ def coco_to_yolo(ann_file: str, img_dir: str, out_dir: str, split: str = 'train'
         copy_images: copy images (default: symlink them).
         kpt_oks_sigmas: written to the yaml (COCO json has none).
         flip_idx: written to the yaml; default: inferred from left/right keypoint names.
+        skeleton: 0-based links for drawing; default: the json's (1-based) ``skeleton``.
 
     Returns:
         Counts: images, people written, and each kind of annotation not written.
@@ -117,10 +120,14 @@ def coco_to_yolo(ann_file: str, img_dir: str, out_dir: str, split: str = 'train'
         label.parent.mkdir(parents=True, exist_ok=True)
         label.write_text(''.join(line + '\n' for line in lines), encoding='utf-8')
         counts['images'] += 1
-    skeleton = [[a - 1, b - 1] for a, b in cats[0].get('skeleton', [])]
+    links = ([list(map(int, link)) for link in skeleton] if skeleton is not None
+             else [[a - 1, b - 1] for a, b in cats[0].get('skeleton', [])])
+    kept = [link for link in links if 0 <= min(link) and max(link) < k]
+    if len(kept) < len(links):  # e.g. a 14-keypoint file that kept COCO's 17-keypoint skeleton
+        counts['skeleton_links_dropped'] = len(links) - len(kept)
     flip = list(flip_idx) if flip_idx is not None else infer_flip_idx(kpt_names)
     data = dict(path='.', train=f'images/{split}', val=f'images/{split}', kpt_shape=[k, 3],
-                names={i: c['name'] for i, c in enumerate(cats)}, kpt_names=kpt_names, skeleton=skeleton)
+                names={i: c['name'] for i, c in enumerate(cats)}, kpt_names=kpt_names, skeleton=kept)
     if flip is not None:
         data['flip_idx'] = flip
     if kpt_oks_sigmas is not None:
@@ -183,6 +190,7 @@ def format_counts(counts: Counter) -> str:
                zero_area_dropped='zero-area boxes dropped',
                no_keypoints_dropped='people without keypoints dropped (--drop-empty)',
                no_keypoints_kept='people without keypoints written as box-only rows (all-zero keypoints)',
+               skeleton_links_dropped='skeleton links dropped (they index keypoints beyond kpt_shape)',
                label_files_skipped='label files skipped for invalid rows (run tools/check_dataset.py)')
     return '\n'.join(f'{n:6d} {why.get(kind, kind)}' for kind, n in counts.items())
 

@@ -63,7 +63,12 @@ def check_yolo(data_yaml: str, splits: Optional[Sequence[str]] = None,
         key = message[len(f'{data_yaml}:'):].split()[0] if message.startswith(data_yaml) else 'yaml'
         report.problems.append(LabelProblem(data_yaml, _yaml_line(data_yaml, key), key,
                                             message.split(': ', 1)[-1]))
+    checked: Dict[tuple, str] = {}
     for split in splits or [s for s in ('train', 'val', 'test') if spec.splits.get(s)]:
+        if spec.splits.get(split) and spec.splits[split] in checked:  # e.g. val: same folder as train
+            report.usable[split] = report.usable[checked[spec.splits[split]]]
+            continue
+        checked[spec.splits.get(split)] = split
         if not spec.splits.get(split):
             report.problems.append(LabelProblem(data_yaml, _yaml_line(data_yaml, split), 'split',
                                                 f"split '{split}' is not set in the yaml"))
