@@ -15,7 +15,8 @@ from mmpose.structures import PoseDataSample
 import yolopose_mm  # noqa: F401
 
 CONFIGS = sorted(p for p in (Path(__file__).resolve().parents[1] / 'configs').rglob('*.py')
-                 if '_base_' not in p.parts and 'deploy' not in p.parts)  # deploy configs: tests/test_deploy*
+                 if '_base_' not in p.parts and 'deploy' not in p.parts  # deploy configs: tests/test_deploy*
+                 and 'mixed' not in p.parts)  # mixed OpenMMLab models: tests/test_mixed_configs.py
 
 
 def test_config_list_is_complete():

@@ -77,6 +77,8 @@ class YOLOPoseDataset(BaseCocoStyleDataset):
             self._metainfo['flip_indices'] = []  # YOLORandomFlip skips flipping (with a warning) on this
             self._metainfo['flip_pairs'] = []
         self._metainfo['classes'] = [self.spec.names[i] for i in sorted(self.spec.names)]
+        # COCO categories (id = class + 1, as in raw_ann_info): mmpose's CocoMetric reads them without ann_file
+        self._metainfo['CLASSES'] = [dict(id=i + 1, name=self.spec.names[i]) for i in sorted(self.spec.names)]
         self._metainfo['keypoint_dim'] = self.spec.keypoint_dim
 
     # mmengine calls this from full_init()

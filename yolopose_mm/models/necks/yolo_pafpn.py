@@ -23,6 +23,9 @@ class YOLOPAFPN(BaseModule):
         scale: 'n', 's', 'm', 'l' or 'x'.
         in_channels: Widths of the three inputs (P3, P4, P5). Defaults to the matching YOLO backbone's; set it
             to use another backbone (e.g. mmpose's CSPNeXt).
+        out_channels: One common output width for all three levels (a 1x1 conv-BN-SiLU per level), for heads
+            that take a single width such as mmpose's ``YOLOXPoseHead``. ``None`` (default, Ultralytics'
+            layout) keeps the per-level widths.
         init_cfg: mmengine init config.
 
     Shapes:
@@ -31,7 +34,7 @@ class YOLOPAFPN(BaseModule):
     """
 
     def __init__(self, version: str = '11', scale: str = 'n', in_channels: Optional[Sequence[int]] = None,
-                 init_cfg: Optional[Union[dict, list]] = None) -> None:
+                 out_channels: Optional[int] = None, init_cfg: Optional[Union[dict, list]] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         family, s = get_family(version, scale)
         self.version, self.scale = normalize_version(version), scale
@@ -55,6 +58,13 @@ class YOLOPAFPN(BaseModule):
             make_csp_block(family.bottom_up[1], out4 + c5, family, s, scale),
         ])
         self.out_channels: Tuple[int, int, int] = (td3, out4, out5)
+        self.out_convs: Optional[nn.ModuleList] = None
+        if out_channels is not None:
+            if isinstance(out_channels, bool) or not isinstance(out_channels, int) or out_channels < 1:
+                raise ValueError(f'YOLOPAFPN: out_channels must be one positive int (a common width for all '
+                                 f'levels) or None for the per-level widths {self.out_channels}, got {out_channels!r}')
+            self.out_convs = nn.ModuleList(ConvBNAct(c, out_channels, 1) for c in self.out_channels)
+            self.out_channels = (out_channels,) * 3
 
     def forward(self, inputs: Sequence[torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         if len(inputs) != 3:
@@ -69,4 +79,6 @@ class YOLOPAFPN(BaseModule):
         out3 = self.top_down_blocks[1](torch.cat((self.upsample(t4), p3), 1))
         out4 = self.bottom_up_blocks[0](torch.cat((self.downsample_convs[0](out3), t4), 1))
         out5 = self.bottom_up_blocks[1](torch.cat((self.downsample_convs[1](out4), p5), 1))
+        if self.out_convs is not None:
+            return tuple(conv(x) for conv, x in zip(self.out_convs, (out3, out4, out5)))
         return out3, out4, out5
