@@ -63,7 +63,8 @@ def main(argv=None) -> int:
                 '--work-dir', str(tmp / 'ours'), '--load-from', str(pth), '--cfg-options',
                 f'train_cfg.max_epochs={args.epochs}', f'train_cfg.val_interval={args.epochs + 1}',
                 f'train_dataloader.dataset.data_yaml={yaml}', 'train_dataloader.batch_size=8',
-                f'default_hooks.checkpoint.interval={args.epochs}', 'custom_hooks.2.close_mosaic=0']
+                f'default_hooks.checkpoint.interval={args.epochs}', 'custom_hooks.2.close_mosaic=0',
+                'val_cfg=None', 'val_dataloader=None', 'val_evaluator=None']  # no validation, as val=False
     ul_code = (f'from ultralytics import YOLO\n'
                f'YOLO({str(pt)!r}).train(data={str(yaml)!r}, epochs={args.epochs}, batch=8, imgsz={n}, '
                f'workers=2, val=False, plots=False, amp=False, device="cpu", close_mosaic=0, '
