@@ -177,3 +177,12 @@ def test_training_on_a_partly_bad_dataset_completes_and_reports(tmp_path, data_d
     line = [s for s in out.splitlines() if 'images listed' in s][0]
     assert '16 images listed, 5 used, 11 skipped' in line, line
     assert (tmp_path / 'work' / 'epoch_1.pth').exists()
+
+
+def test_checker_on_configs(data_dir, monkeypatch):
+    monkeypatch.setenv('YOLOPOSE_DATA', str(data_dir))
+    report = check_path(str(REPO / 'configs' / 'yolopose_n_coco8.py'))
+    assert report.num_errors == 0 and report.usable == {'train': 4, 'val': 4}
+    # a config whose train set (full COCO) is absent: reported, and its other datasets still checked
+    report = check_path(str(REPO / 'configs' / 'yolopose_n_coco_sample.py'))
+    assert [p.kind for p in report.problems] == ['missing_annotations'] and report.usable == {'test_coco.json': 4}

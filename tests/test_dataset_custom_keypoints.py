@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -78,3 +79,8 @@ def test_train_test_demo_export(kind, tmp_path, data_dir):
     out = _run(str(REPO / 'tools/deploy.py'), str(deploy_cfg), str(dumped), str(ckpt), image, '--work-dir',
                str(tmp_path / 'deploy'), '--check')
     assert 'PASS' in out and (tmp_path / 'deploy' / 'end2end.onnx').exists()
+    ort = pytest.importorskip('onnxruntime')
+    session = ort.InferenceSession(str(tmp_path / 'deploy' / 'end2end.onnx'))
+    dets, keypoints = session.run(None, {session.get_inputs()[0].name: np.random.rand(1, 3, 160, 160).astype(
+        np.float32)})
+    assert dets.shape[-1] == 5 and keypoints.shape[2:] == (k, 3)  # (x, y, score) per keypoint, K of them

@@ -95,6 +95,10 @@ def check_coco(ann_file: str, img_dir: Optional[str] = None) -> CheckReport:
     except json.JSONDecodeError as e:
         report.problems.append(LabelProblem(ann_file, e.lineno, 'json', f'not valid JSON: {e.msg}'))
         return report
+    except OSError as e:
+        report.problems.append(LabelProblem(ann_file, 0, 'missing_annotations', f'cannot read the annotation '
+                                            f'file: {e.strerror}'))
+        return report
     img_dir = img_dir if img_dir is not None else os.path.dirname(ann_file)
     cats = coco.get('categories') or []
     if not cats or not cats[0].get('keypoints'):
