@@ -109,3 +109,20 @@ def test_mmpose_cocometric_equals_our_metric_on_the_real_model(tmp_path, data_di
         _run('test.py', str(config), str(converted_yolo11n), '--work-dir', str(work), data_dir=data_dir)
         aps.append(json.loads((work / 'metrics.json').read_text())['coco/AP'])
     assert aps[0] > 0.3 and aps[0] == pytest.approx(aps[1], abs=1e-9), aps
+
+
+def test_head_reports_a_stride_mismatch_with_the_fix():
+    """CSPNeXt stages 1-3 have strides 4, 8, 16, the head is told 8, 16, 32: refused, not decoded wrongly."""
+    cfg, _ = _build(MIXED / 'cspnext-pafpn_yolo-pose-head_coco8.py')
+    from mmpose.registry import MODELS
+    cfg.model.backbone.out_indices = (1, 2, 3)
+    cfg.model.neck.in_channels = [32, 64, 128]
+    cfg.model.head.in_channels = [32, 64, 128]
+    model = MODELS.build(cfg.model).eval()
+    sample = PoseDataSample()
+    sample.set_metainfo(dict(input_size=(64, 64), input_center=np.array([32.0, 32.0]),
+                             input_scale=np.array([64.0, 64.0]), ori_shape=(64, 64), img_shape=(64, 64)))
+    batch = dict(inputs=[torch.randint(0, 255, (3, 64, 64), dtype=torch.uint8)], data_samples=[sample])
+    with torch.no_grad(), pytest.raises(ValueError, match=r'level 0 is 16x16 for a 64x64 input \(stride 4\), '
+                                                          r'but featmap_strides says 8; set head.featmap_strides'):
+        model.test_step(batch)

@@ -125,7 +125,9 @@ class YOLOPoseHead(BaseHead):
         cfg = {**DEFAULT_TEST_CFG, **dict(test_cfg or {})}
         if cfg.get('flip_test', False):
             raise ValueError('YOLOPoseHead does not support flip_test; set model.test_cfg.flip_test=False')
-        decoded = self.decode(self.forward(feats))
+        raw = self.forward(feats)
+        self._check_strides(raw.featmap_sizes, batch_data_samples)
+        decoded = self.decode(raw)
         results = []
         for i in range(decoded.bboxes.shape[0]):
             meta = batch_data_samples[i].metainfo if batch_data_samples is not None else {}
@@ -141,6 +143,19 @@ class YOLOPoseHead(BaseHead):
                 keypoints=keypoints.detach().float().cpu().numpy(),
                 keypoint_scores=decoded.keypoint_scores[i][kept.indices].detach().float().cpu().numpy()))
         return results
+
+    def _check_strides(self, featmap_sizes: Sequence[Tuple[int, int]], batch_data_samples: OptSampleList) -> None:
+        """Refuse levels whose size does not match ``featmap_strides`` for the batch input (the data
+        preprocessor's ``batch_input_shape``); without it, boxes would be decoded at the wrong scale silently."""
+        if not batch_data_samples or 'batch_input_shape' not in batch_data_samples[0].metainfo:
+            return
+        in_h, in_w = batch_data_samples[0].metainfo['batch_input_shape'][:2]
+        for level, ((h, w), stride) in enumerate(zip(featmap_sizes, self.featmap_strides)):
+            if (int(h), int(w)) != (-(-int(in_h) // stride), -(-int(in_w) // stride)):
+                raise ValueError(f'YOLOPoseHead: level {level} is {int(h)}x{int(w)} for a {int(in_h)}x{int(in_w)} '
+                                 f'input (stride {in_h / max(int(h), 1):g}), but featmap_strides says {stride}; set '
+                                 'head.featmap_strides to the strides of the neck outputs, or pick backbone stages (out_indices) '
+                                 f'with strides {tuple(self.featmap_strides)}')
 
     def set_sigmas(self, sigmas: Sequence[float]) -> None:
         """Per-keypoint OKS sigmas (K,) for the keypoint loss, e.g. from the dataset metainfo."""
@@ -169,6 +184,7 @@ class YOLOPoseHead(BaseHead):
             warn_once('head-sigmas', f'YOLOPoseHead: no OKS sigmas given (dataset metainfo or head.sigmas): using '
                       f'1/K = {1 / self.num_keypoints:.4f} for all {self.num_keypoints} keypoints')
             self.sigmas = torch.full((self.num_keypoints,), 1.0 / self.num_keypoints)
+        self._check_strides(raw.featmap_sizes, batch_data_samples)
         priors = self.priors(raw.featmap_sizes, raw.box_logits.dtype, device)
         targets = targets_from_samples(batch_data_samples, self.num_keypoints, device)
         return yolo_pose_loss(raw, priors, targets, self.sigmas.to(device), self.assigner, self.reg_max,
