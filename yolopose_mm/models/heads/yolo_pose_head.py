@@ -154,8 +154,8 @@ class YOLOPoseHead(BaseHead):
             if (int(h), int(w)) != (-(-int(in_h) // stride), -(-int(in_w) // stride)):
                 raise ValueError(f'YOLOPoseHead: level {level} is {int(h)}x{int(w)} for a {int(in_h)}x{int(in_w)} '
                                  f'input (stride {in_h / max(int(h), 1):g}), but featmap_strides says {stride}; set '
-                                 'head.featmap_strides to the strides of the neck outputs, or pick backbone stages (out_indices) '
-                                 f'with strides {tuple(self.featmap_strides)}')
+                                 'head.featmap_strides to the strides of the neck outputs, or pick backbone stages '
+                                 f'(out_indices) with strides {tuple(self.featmap_strides)}')
 
     def set_sigmas(self, sigmas: Sequence[float]) -> None:
         """Per-keypoint OKS sigmas (K,) for the keypoint loss, e.g. from the dataset metainfo."""
