@@ -1,8 +1,10 @@
 # Copyright (c) yolopose_mm contributors. Licensed under the Apache License 2.0.
 from . import transforms  # noqa: F401  (registration-only)
+from .coco_yolo_convert import coco_to_yolo, yolo_to_coco
+from .dataset_check import CheckReport, check_path
 from .yolo_labels import LabelProblem, scan_split
 from .yolo_metainfo import DatasetYamlError, load_data_yaml, metainfo_from_spec
 from .yolo_pose_dataset import YOLOPoseDataset
 
 __all__ = ['YOLOPoseDataset', 'LabelProblem', 'scan_split', 'DatasetYamlError', 'load_data_yaml',
-           'metainfo_from_spec']
+           'metainfo_from_spec', 'check_path', 'CheckReport', 'coco_to_yolo', 'yolo_to_coco']
