@@ -102,8 +102,7 @@ def _drop_pretrained(node) -> None:
     """Remove ``init_cfg=Pretrained`` (downloads at build time); speed and size do not depend on it."""
     if isinstance(node, dict):
         init = node.get('init_cfg')
-        if isinstance(init, dict) and init.get('type') == 'Pretrained' or \
-                isinstance(init, dict) and 'checkpoint' in init:
+        if isinstance(init, dict) and (init.get('type') == 'Pretrained' or 'checkpoint' in init):
             node['init_cfg'] = None
         for value in node.values():
             _drop_pretrained(value)
