@@ -30,10 +30,9 @@ def test_parameter_count_matches(version, scale, ultralytics):
     ours = build_pose_network(DetectedArch(version, scale, 1, 17, 3))
     ref_total = sum(p.numel() for p in ref.parameters())
     ref_trainable = sum(p.numel() for p in ref.parameters() if p.requires_grad)
-    # Ultralytics stores the fixed DFL projection 0..15 as a frozen conv weight (16 values); we keep it as a
-    # constant in the decode function. Every trainable parameter matches exactly.
-    assert count_parameters(ours) == ref_trainable
-    assert ref_total - ref_trainable == 16
+    assert count_parameters(ours) == ref_total
+    # both keep the fixed DFL projection 0..15 as a frozen parameter; every trainable parameter matches too
+    assert count_parameters(ours, trainable_only=True) == ref_trainable == ref_total - 16
 
 
 @pytest.mark.parametrize('version,scale', CASES)

@@ -120,12 +120,15 @@ def _renamed_tensors(layer: InertRecord, prefix: str) -> Dict[str, torch.Tensor]
     return out
 
 
-def _check_dfl(head: InertRecord, reg_max: int) -> None:
+def _dfl_bins(head: InertRecord, reg_max: int) -> torch.Tensor:
+    """The Pose layer's fixed DFL projection as our ``head.head_module.dfl_bins`` (checked to be 0..reg_max-1)."""
+    bins = torch.arange(reg_max, dtype=torch.float)
     dfl = (head.get('_modules') or {}).get('dfl')
     weight = record_tensors((dfl.get('_modules') or {}).get('conv')).get('weight') if dfl is not None else None
-    if weight is not None and not torch.equal(weight.float().view(-1), torch.arange(reg_max, dtype=torch.float)):
+    if weight is not None and not torch.equal(weight.float().view(-1), bins):
         raise ConversionError('layer Pose.dfl holds weights other than 0..reg_max-1; this is not a standard '
                               'YOLO pose head')
+    return bins
 
 
 def _detect_head(head: InertRecord) -> Tuple[int, int, int, int]:
@@ -205,7 +208,7 @@ def convert_ultralytics_checkpoint(src: str) -> Tuple[Dict[str, Any], DetectedAr
     nc, k, dim, reg_max = _detect_head(layers[-1])
     if reg_max != 16:
         raise ConversionError(f'layer Pose has reg_max={reg_max}; only reg_max=16 models are supported')
-    _check_dfl(layers[-1], reg_max)
+    state['head.head_module.dfl_bins'] = _dfl_bins(layers[-1], reg_max)
     stem = state.get('backbone.stem.conv.weight')
     if stem is None:
         raise ConversionError('layer model.0 (stem) has no conv weight')

@@ -105,7 +105,7 @@ class YOLOPoseHead(BaseHead):
         """Decode raw outputs to input-pixel boxes, scores and keypoints (the one decode path)."""
         priors = self.priors(raw.featmap_sizes, raw.box_logits.dtype, raw.box_logits.device)
         return decode_predictions(raw.box_logits, raw.cls_logits, raw.kpt_raw, priors, self.reg_max,
-                                  self.keypoint_dim)
+                                  self.keypoint_dim, self.head_module.dfl_bins)
 
     # ------------------------------------------------------------------------------------------------------
     def predict(self, feats: Features, batch_data_samples: OptSampleList, test_cfg: ConfigType = {}) -> Predictions:
@@ -188,7 +188,7 @@ class YOLOPoseHead(BaseHead):
         priors = self.priors(raw.featmap_sizes, raw.box_logits.dtype, device)
         targets = targets_from_samples(batch_data_samples, self.num_keypoints, device)
         return yolo_pose_loss(raw, priors, targets, self.sigmas.to(device), self.assigner, self.reg_max,
-                              self.keypoint_dim, self.gains)
+                              self.keypoint_dim, self.gains, self.head_module.dfl_bins)
 
 
 def _clip_to_image(bboxes: torch.Tensor, keypoints: torch.Tensor,

@@ -88,6 +88,9 @@ class YOLOPoseHeadModule(nn.Module):
         self.box_branch = nn.ModuleList(_conv_stack(c, box_ch, 4 * reg_max) for c in in_channels)
         self.cls_branch = nn.ModuleList(cls_stack(c, cls_ch, num_classes) for c in in_channels)
         self.kpt_branch = nn.ModuleList(_conv_stack(c, kpt_ch, num_keypoints * keypoint_dim) for c in in_channels)
+        # The fixed values 0..reg_max-1 that turn a box-side distribution into a distance. Frozen (never trained),
+        # kept as a parameter like Ultralytics' DFL layer so parameter counts and checkpoints line up.
+        self.dfl_bins = nn.Parameter(torch.arange(reg_max, dtype=torch.float32), requires_grad=False)
 
     def init_biases(self, strides: Sequence[int], image_size: int = 640) -> None:
         """YOLO prior biases: box logits 2.0, class logits for ~5 objects per 640 image per level."""

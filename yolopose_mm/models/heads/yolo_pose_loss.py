@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -73,7 +73,7 @@ class PoseTargets:
 
 def yolo_pose_loss(raw: RawHeadOutputs, priors: Priors, targets: PoseTargets, sigmas: torch.Tensor,
                    assigner: BatchTaskAlignedAssigner, reg_max: int, keypoint_dim: int,
-                   gains: LossGains = LossGains()) -> Dict[str, torch.Tensor]:
+                   gains: LossGains = LossGains(), bins: Optional[torch.Tensor] = None) -> Dict[str, torch.Tensor]:
     """Box (CIoU), DFL, class (BCE vs alignment targets), keypoint (OKS-shaped) and visibility (BCE) losses.
 
     Args:
@@ -85,6 +85,7 @@ def yolo_pose_loss(raw: RawHeadOutputs, priors: Priors, targets: PoseTargets, si
         reg_max: box distribution bins.
         keypoint_dim: 2 or 3.
         gains: term weights.
+        bins: (reg_max,) box-distribution bin values (default 0..reg_max-1).
 
     Returns:
         ``loss_box``, ``loss_dfl``, ``loss_cls``, ``loss_pose``, ``loss_kobj``: already weighted (and multiplied by
@@ -95,7 +96,7 @@ def yolo_pose_loss(raw: RawHeadOutputs, priors: Priors, targets: PoseTargets, si
     points, strides = priors.points, priors.strides  # (N, 2) grid units, (N, 1)
     cls_logits = raw.cls_logits.transpose(1, 2)  # (B, N, C)
     side_logits = raw.box_logits.view(b, 4, reg_max, n).permute(0, 3, 1, 2)  # (B, N, 4, R)
-    pred_boxes = decode_boxes_grid(box_distances(raw.box_logits, reg_max), points)  # (B, N, 4) grid units
+    pred_boxes = decode_boxes_grid(box_distances(raw.box_logits, reg_max, bins), points)  # (B, N, 4) grid units
     pred_kpts = decode_keypoints_grid(raw.kpt_raw, points, keypoint_dim)  # (B, N, K, dim) grid units
 
     assigned = assigner.assign(cls_logits.detach().sigmoid(), (pred_boxes.detach() * strides).to(targets.bboxes.dtype),

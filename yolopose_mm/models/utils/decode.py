@@ -65,20 +65,22 @@ def make_priors(featmap_sizes: Sequence[Tuple[int, int]], strides: Sequence[int]
     return Priors(torch.cat(points), torch.cat(prior_strides))
 
 
-def box_distances(box_logits: torch.Tensor, reg_max: int) -> torch.Tensor:
-    """Expected distance of each box side: softmax over ``reg_max`` bins, dotted with bin indices 0..reg_max-1.
+def box_distances(box_logits: torch.Tensor, reg_max: int, bins: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """Expected distance of each box side: softmax over ``reg_max`` bins, dotted with the bin values.
 
     Args:
         box_logits: (B, 4 * reg_max, N), side-major.
         reg_max: number of bins.
+        bins: (reg_max,) bin values; default 0..reg_max-1 (the head passes its frozen ``dfl_bins``).
 
     Returns:
         (B, N, 4) distances (left, top, right, bottom) in grid units.
     """
     b, _, n = box_logits.shape
     probs = box_logits.view(b, 4, reg_max, n).softmax(2)
-    bins = torch.arange(reg_max, dtype=probs.dtype, device=probs.device)
-    return torch.einsum('bsrn,r->bns', probs, bins)
+    if bins is None:
+        bins = torch.arange(reg_max, dtype=probs.dtype, device=probs.device)
+    return torch.einsum('bsrn,r->bns', probs, bins.to(probs.dtype))
 
 
 def decode_boxes_grid(distances: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
@@ -104,7 +106,7 @@ def decode_keypoints_grid(kpt_raw: torch.Tensor, points: torch.Tensor, keypoint_
 
 
 def decode_predictions(box_logits: torch.Tensor, cls_logits: torch.Tensor, kpt_raw: torch.Tensor, priors: Priors,
-                       reg_max: int, keypoint_dim: int) -> DecodedPose:
+                       reg_max: int, keypoint_dim: int, bins: Optional[torch.Tensor] = None) -> DecodedPose:
     """Decode raw head outputs to boxes, class scores and keypoints in input pixels.
 
     Args:
@@ -114,12 +116,13 @@ def decode_predictions(box_logits: torch.Tensor, cls_logits: torch.Tensor, kpt_r
         priors: :class:`Priors` for the N positions.
         reg_max: box distribution bins.
         keypoint_dim: 2 or 3.
+        bins: (reg_max,) box-distribution bin values (default 0..reg_max-1).
 
     Returns:
         :class:`DecodedPose`.
     """
     stride = priors.strides  # (N, 1)
-    bboxes = decode_boxes_grid(box_distances(box_logits, reg_max), priors.points) * stride
+    bboxes = decode_boxes_grid(box_distances(box_logits, reg_max, bins), priors.points) * stride
     kpts = decode_keypoints_grid(kpt_raw, priors.points, keypoint_dim)
     keypoints = kpts[..., :2] * stride.view(1, -1, 1, 1)
     if keypoint_dim == 3:
