@@ -41,8 +41,17 @@ def test_ours_and_mmpose_yoloxpose_in_one_table(capsys):
     rows = _rows(capsys.readouterr().out)
     ours = rows['yolopose_n_coco8 (random init)']
     theirs = rows['yoloxpose_tiny_4xb64-300e_coco-416 (random init)']
-    # params and GFLOPs@640 of ours are the README's (and Ultralytics') numbers for YOLO11n-pose
-    assert ours[:2] == ['2,874,446', '7.54']
+    # params and GFLOPs@640 of ours equal a direct count on the same config
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmpose.registry import MODELS
+
+    from yolopose_mm.analysis import model_summary
+    init_default_scope('mmpose')
+    model = MODELS.build(Config.fromfile(str(OURS)).model)
+    direct = model_summary(model, (640, 640))
+    assert ours[:2] == [f'{sum(p.numel() for p in model.parameters()):,}', f'{direct["gflops"]:.2f}']
+    assert ours[1] == '7.54'  # YOLO11n-pose at 640 (README model table)
     assert int(theirs[0].replace(',', '')) > 5_000_000 and float(theirs[1]) > 10
     for row in (ours, theirs):
         assert float(row[2]) > 0 and float(row[3]) > 0, row  # eager and ONNX Runtime both measured
