@@ -144,7 +144,3 @@ class YOLOPoseDataset(BaseCocoStyleDataset):
         info = super().get_data_info(idx)
         info['keypoint_dim'] = self.spec.keypoint_dim
         return info
-
-    @classmethod
-    def _load_metainfo(cls, metainfo: Optional[dict] = None) -> dict:
-        return super()._load_metainfo(copy.deepcopy(metainfo) if metainfo else metainfo)

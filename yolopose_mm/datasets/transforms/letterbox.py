@@ -98,6 +98,8 @@ class LetterBox(BaseTransform):
         self.auto = auto
         self.stride = stride
         self.pad_val = pad_val
+        # one BGR tuple for cv2, computed once rather than per sample
+        self._pad_color = (pad_val,) * 3 if isinstance(pad_val, (int, float)) else tuple(pad_val)
         self.scaleup = scaleup
         self.interpolation = interpolation
         if rect and rect_pad < 0:
@@ -117,9 +119,7 @@ class LetterBox(BaseTransform):
         if (new_w, new_h) != (w, h):
             img = cv2.resize(img, (new_w, new_h), interpolation=self.interpolation)
         left, top, right, bottom = p['pad']
-        pad_val = self.pad_val if isinstance(self.pad_val, (int, float)) else tuple(self.pad_val)
-        pad_val = (pad_val,) * 3 if isinstance(pad_val, (int, float)) else pad_val
-        img = cv2.copyMakeBorder(img, top, bottom, left, right, cv2.BORDER_CONSTANT, value=pad_val)
+        img = cv2.copyMakeBorder(img, top, bottom, left, right, cv2.BORDER_CONSTANT, value=self._pad_color)
         gx, gy = p['gain_xy']
         out_w, out_h = p['out_wh']
         gain = np.array([gx, gy], dtype=np.float32)
