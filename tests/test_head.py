@@ -101,6 +101,25 @@ def test_nms_is_class_aware():
         filter_and_nms(boxes, scores, 0.25, 1.5, 300)
 
 
+def test_nms_keeps_what_torchvision_keeps():
+    """mmcv's NMS (used to avoid importing torchvision) keeps the same boxes as torchvision's, per class."""
+    from torchvision.ops import batched_nms
+    g = torch.Generator().manual_seed(0)
+    for _ in range(50):
+        n = int(torch.randint(1, 200, (1,), generator=g))
+        xy = torch.rand(n, 2, generator=g) * 300
+        boxes = torch.cat([xy, xy + torch.rand(n, 2, generator=g) * 100 + 1], 1)
+        scores = torch.rand(n, 3, generator=g)
+        thr = float(torch.rand(1, generator=g))
+        kept = filter_and_nms(boxes, scores, 0.1, thr, 300)
+        best, labels = scores.max(1)
+        keep = (best > 0.1).nonzero().view(-1)
+        ref = keep[batched_nms(boxes[keep], best[keep], labels[keep], thr)][:300]
+        assert kept.indices.tolist() == ref.tolist()
+    empty = filter_and_nms(boxes, torch.zeros_like(scores), 0.25, 0.7, 300)
+    assert empty.indices.numel() == 0
+
+
 def test_priors_order():
     p = make_priors([(2, 3), (1, 1)], [8, 16])
     assert p.points[:4].tolist() == [[0.5, 0.5], [1.5, 0.5], [2.5, 0.5], [0.5, 1.5]]

@@ -75,22 +75,24 @@ def main(argv=None) -> int:
                  f'train_dataloader.dataset.pipeline.2.input_size=({n},{n})',
                  f'train_dataloader.dataset.pipeline.6.encoder.input_size=({n},{n})']
     results = {'ours': [], 'ultralytics': []}
-    peaks = {'ours': 0, 'ultralytics': 0}
+    peaks = {'ours': [], 'ultralytics': []}
     for i in range(args.repeats):
         for name, cmd in ((('ours', ours_cmd), ('ultralytics', ul_cmd)) if i % 2 == 0
                           else (('ultralytics', ul_cmd), ('ours', ours_cmd))):
             wall, peak, _ = _run(cmd, env, tmp, tmp / f'{name}_{i}.log')
             results[name].append(wall)
-            peaks[name] = max(peaks[name], peak)
+            peaks[name].append(peak)
     imgs = 8 * args.epochs
     med = {k: statistics.median(v) for k, v in results.items()}
     print(f'{args.epochs} epochs x 8 images at {n}x{n}, CPU, {args.repeats} alternated runs each '
           '(wall time of the whole process)')
     for k in ('ours', 'ultralytics'):
-        print(f'  {k:<12} median {med[k]:7.1f} s  = {imgs / med[k]:6.2f} images/s   peak RSS {peaks[k] / 1024:7.0f} MiB')
+        print(f'  {k:<12} median {med[k]:7.1f} s  = {imgs / med[k]:6.2f} images/s   peak RSS max {max(peaks[k]) / 1024:6.0f} '
+              f'MiB, median {statistics.median(peaks[k]) / 1024:6.0f} MiB')
     print(f'  throughput ratio ours / ultralytics = {med["ultralytics"] / med["ours"]:.3f} (>1: ours faster)')
     print(f'  logs: {tmp}')
-    print(f'  peak memory ratio ours / ultralytics = {peaks["ours"] / peaks["ultralytics"]:.3f}')
+    print(f'  peak memory ratio ours / ultralytics = {max(peaks["ours"]) / max(peaks["ultralytics"]):.3f} (max over runs), '
+          f'{statistics.median(peaks["ours"]) / statistics.median(peaks["ultralytics"]):.3f} (median)')
     return 0
 
 
