@@ -44,19 +44,21 @@ def yolo_pose_head__forward(self, feats: Sequence[torch.Tensor]) -> Tuple[torch.
     decoded = self.decode(raw)
     if layout == 'ultralytics':
         return (to_ultralytics(decoded, self.keypoint_dim),)
-    bboxes, scores, keypoints = decoded.bboxes, decoded.scores, keypoints_with_scores(decoded)
+    bboxes, scores, kpt_xy, kpt_scores = decoded
     if layout == 'decoded':
-        return bboxes, scores, keypoints
+        return bboxes, scores, keypoints_with_scores(decoded)
     nms = get_nms_params(ctx.cfg)
     if get_backend(ctx.cfg) == Backend.TENSORRT:
-        bboxes, scores, keypoints = _append_zero_prior(bboxes, scores, keypoints)
+        bboxes, scores, kpt_xy, kpt_scores = _append_zero_prior(bboxes, scores, kpt_xy, kpt_scores)
         kept = tensorrt_graph_nms(bboxes, scores, nms.score_thr, nms.iou_thr, nms.max_per_img)
     else:
         kept = onnx_graph_nms(bboxes, scores, nms.score_thr, nms.iou_thr, nms.max_per_img)
     batch = torch.arange(bboxes.shape[0], device=bboxes.device).view(-1, 1)
     valid = (kept.scores > 0).to(bboxes.dtype)  # (B, M): zero the padding rows
     dets = torch.cat((bboxes[batch, kept.indices] * valid.unsqueeze(-1), kept.scores.unsqueeze(-1)), -1)
-    kpts = keypoints[batch, kept.indices] * valid.view(*valid.shape, 1, 1)
+    # gather the M kept rows first, then join x, y and score: M x K x 3, not N x K x 3, values to interleave
+    kpts = torch.cat((kpt_xy[batch, kept.indices], kpt_scores[batch, kept.indices].unsqueeze(-1)), -1)
+    kpts = kpts * valid.view(*valid.shape, 1, 1)
     return dets, kpts
 
 

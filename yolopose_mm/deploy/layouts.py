@@ -72,12 +72,17 @@ def keypoints_with_scores(decoded: DecodedPose) -> torch.Tensor:
 
 
 def to_ultralytics(decoded: DecodedPose, keypoint_dim: int) -> torch.Tensor:
-    """Ultralytics' raw layout (B, 4 + C + K * dim, N) from a :class:`DecodedPose`."""
-    b, n = decoded.bboxes.shape[:2]
-    xy1, xy2 = decoded.bboxes[..., :2], decoded.bboxes[..., 2:]
-    boxes = torch.cat(((xy1 + xy2) * 0.5, xy2 - xy1), -1)  # (B, N, 4) cx, cy, w, h
-    kpts = keypoints_with_scores(decoded) if keypoint_dim == 3 else decoded.keypoints
-    return torch.cat((boxes, decoded.scores, kpts.reshape(b, n, -1)), -1).transpose(1, 2)
+    """Ultralytics' raw layout (B, 4 + C + K * dim, N) from a :class:`DecodedPose`.
+
+    Built channel-first: the decoded fields are transposed views of channel-first tensors, so the transposes
+    here cancel against theirs in the exported graph and every concatenation joins whole rows of N values.
+    """
+    boxes = decoded.bboxes.transpose(1, 2)  # (B, 4, N)
+    xy1, xy2 = boxes[:, :2], boxes[:, 2:]
+    kpts = decoded.keypoints.permute(0, 2, 3, 1)  # (B, K, 2, N)
+    if keypoint_dim == 3:
+        kpts = torch.cat((kpts, decoded.keypoint_scores.transpose(1, 2).unsqueeze(2)), 2)  # (B, K, 3, N)
+    return torch.cat(((xy1 + xy2) * 0.5, xy2 - xy1, decoded.scores.transpose(1, 2), kpts.flatten(1, 2)), 1)
 
 
 def from_ultralytics(raw: torch.Tensor, num_classes: int, num_keypoints: int, keypoint_dim: int) -> DecodedPose:

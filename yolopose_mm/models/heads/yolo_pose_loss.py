@@ -96,8 +96,8 @@ def yolo_pose_loss(raw: RawHeadOutputs, priors: Priors, targets: PoseTargets, si
     points, strides = priors.points, priors.strides  # (N, 2) grid units, (N, 1)
     cls_logits = raw.cls_logits.transpose(1, 2)  # (B, N, C)
     side_logits = raw.box_logits.view(b, 4, reg_max, n).permute(0, 3, 1, 2)  # (B, N, 4, R)
-    pred_boxes = decode_boxes_grid(box_distances(raw.box_logits, reg_max, bins), points)  # (B, N, 4) grid units
-    pred_kpts = decode_keypoints_grid(raw.kpt_raw, points, keypoint_dim)  # (B, N, K, dim) grid units
+    pred_boxes = decode_boxes_grid(box_distances(raw.box_logits, reg_max, bins), points).transpose(1, 2)  # (B, N, 4) grid
+    pred_kpts = decode_keypoints_grid(raw.kpt_raw, points, keypoint_dim).permute(0, 3, 1, 2)  # (B, N, K, dim) grid
 
     assigned = assigner.assign(cls_logits.detach().sigmoid(), (pred_boxes.detach() * strides).to(targets.bboxes.dtype),
                                points * strides, targets.labels, targets.bboxes, targets.valid)

@@ -41,7 +41,9 @@ class C2f(nn.Module):
         return Bottleneck(self.hidden, self.hidden, shortcut, (3, 3), 1.0, groups)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        outs: List[torch.Tensor] = list(self.pre_conv(x).chunk(2, 1))
+        # split, not chunk: same views in eager, but the TorchScript ONNX exporter turns chunk into two Slice
+        # copies (opset >= 13) and split into one Split, which OpenVINO / ONNX Runtime run in place
+        outs: List[torch.Tensor] = list(self.pre_conv(x).split((self.hidden, self.hidden), 1))
         for block in self.blocks:
             outs.append(block(outs[-1]))
         return self.post_conv(torch.cat(outs, 1))

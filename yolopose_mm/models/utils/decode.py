@@ -74,18 +74,24 @@ def box_distances(box_logits: torch.Tensor, reg_max: int, bins: Optional[torch.T
         bins: (reg_max,) bin values; default 0..reg_max-1 (the head passes its frozen ``dfl_bins``).
 
     Returns:
-        (B, N, 4) distances (left, top, right, bottom) in grid units.
+        (B, 4, N) distances (left, top, right, bottom) in grid units, channel-first like the head's outputs.
     """
     b, _, n = box_logits.shape
     probs = box_logits.view(b, 4, reg_max, n).softmax(2)
     if bins is None:
         bins = torch.arange(reg_max, dtype=probs.dtype, device=probs.device)
-    return torch.einsum('bsrn,r->bns', probs, bins.to(probs.dtype))
+    return torch.matmul(bins.to(probs.dtype), probs)  # (R,) @ (B, 4, R, N): sum over the bins, no transposes
 
 
 def decode_boxes_grid(distances: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
-    """Boxes x1, y1, x2, y2 in grid units from side distances (B, N, 4) and prior points (N, 2)."""
-    return torch.cat((points - distances[..., :2], points + distances[..., 2:]), -1)
+    """Boxes x1, y1, x2, y2 (B, 4, N) in grid units from side distances (B, 4, N) and prior points (N, 2)."""
+    centres = points.t()  # (2, N)
+    return torch.cat((centres - distances[:, :2], centres + distances[:, 2:]), 1)
+
+
+def keypoint_xy_grid(kpts: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
+    """Keypoint x, y (B, K, 2, N) in grid units from raw keypoints (B, K, dim, N): 2 * raw + (prior - 0.5)."""
+    return kpts[:, :, :2] * 2.0 + (points.t() - 0.5)
 
 
 def decode_keypoints_grid(kpt_raw: torch.Tensor, points: torch.Tensor, keypoint_dim: int) -> torch.Tensor:
@@ -97,17 +103,21 @@ def decode_keypoints_grid(kpt_raw: torch.Tensor, points: torch.Tensor, keypoint_
         keypoint_dim: dim (2 or 3).
 
     Returns:
-        (B, N, K, dim): x, y in grid units (and the raw visibility logit when dim == 3).
+        (B, K, dim, N): x, y in grid units (and the raw visibility logit when dim == 3), channel-first.
     """
     b, kd, n = kpt_raw.shape
-    kpts = kpt_raw.view(b, kd // keypoint_dim, keypoint_dim, n).permute(0, 3, 1, 2)
-    xy = kpts[..., :2] * 2.0 + (points - 0.5).view(1, n, 1, 2)
-    return torch.cat((xy, kpts[..., 2:]), -1)
+    kpts = kpt_raw.view(b, kd // keypoint_dim, keypoint_dim, n)
+    return torch.cat((keypoint_xy_grid(kpts, points), kpts[:, :, 2:]), 2)
 
 
 def decode_predictions(box_logits: torch.Tensor, cls_logits: torch.Tensor, kpt_raw: torch.Tensor, priors: Priors,
                        reg_max: int, keypoint_dim: int, bins: Optional[torch.Tensor] = None) -> DecodedPose:
     """Decode raw head outputs to boxes, class scores and keypoints in input pixels.
+
+    The arithmetic runs channel-first, on the head's (B, C, N) layout: exported graphs then concatenate and
+    scale whole rows of N values instead of interleaving 2- or 3-wide columns, which backends run slowly. The
+    returned fields are (B, N, ...) transposed *views* of those results (no copy in eager mode; in an exported
+    graph a later transpose back cancels against them).
 
     Args:
         box_logits: (B, 4 * reg_max, N).
@@ -121,12 +131,14 @@ def decode_predictions(box_logits: torch.Tensor, cls_logits: torch.Tensor, kpt_r
     Returns:
         :class:`DecodedPose`.
     """
-    stride = priors.strides  # (N, 1)
-    bboxes = decode_boxes_grid(box_distances(box_logits, reg_max, bins), priors.points) * stride
-    kpts = decode_keypoints_grid(kpt_raw, priors.points, keypoint_dim)
-    keypoints = kpts[..., :2] * stride.view(1, -1, 1, 1)
+    stride = priors.strides.t()  # (1, N)
+    bboxes = decode_boxes_grid(box_distances(box_logits, reg_max, bins), priors.points) * stride  # (B, 4, N)
+    b, kd, n = kpt_raw.shape
+    kpts = kpt_raw.view(b, kd // keypoint_dim, keypoint_dim, n)  # (B, K, dim, N)
+    keypoints = keypoint_xy_grid(kpts, priors.points) * stride  # (B, K, 2, N)
     if keypoint_dim == 3:
-        keypoint_scores = kpts[..., 2].sigmoid()
+        keypoint_scores = kpts[:, :, 2].sigmoid()
     else:
-        keypoint_scores = torch.ones_like(kpts[..., 0])
-    return DecodedPose(bboxes, cls_logits.sigmoid().transpose(1, 2), keypoints, keypoint_scores)
+        keypoint_scores = torch.ones_like(kpts[:, :, 0])
+    return DecodedPose(bboxes.transpose(1, 2), cls_logits.sigmoid().transpose(1, 2), keypoints.permute(0, 3, 1, 2),
+                       keypoint_scores.transpose(1, 2))

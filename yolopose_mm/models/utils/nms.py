@@ -49,10 +49,13 @@ def _class_aware_nms(bboxes: torch.Tensor, scores: torch.Tensor, labels: torch.T
     """Indices (M,) kept by NMS, best first; boxes of different labels are moved apart so they never overlap.
 
     Uses mmcv's compiled NMS (already loaded with mmdet/mmpose) rather than torchvision's, whose import pulls in
-    ``torch._dynamo`` (about 1 s and 100 MiB per process). Kept sets equal torchvision's whenever scores are distinct.
+    ``torch._dynamo`` (about 1 s and 100 MiB per process). Equal scores are ranked by index (a stable sort, as
+    torchvision and ONNX Runtime do): mmcv sorts unstably, so it gets the stable order as strictly falling ranks.
     """
     if bboxes.numel() == 0:
         return torch.zeros(0, dtype=torch.long, device=bboxes.device)
     if labels.numel() and bool((labels != labels[0]).any()):
         bboxes = bboxes + (labels.to(bboxes) * (bboxes.max() + 1)).unsqueeze(1)
-    return nms(bboxes, scores, iou_thr)[1]
+    order = scores.sort(descending=True, stable=True).indices
+    ranks = torch.arange(order.numel(), 0, -1, dtype=torch.float32, device=bboxes.device)
+    return order[nms(bboxes[order], ranks, iou_thr)[1]]
