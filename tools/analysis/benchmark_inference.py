@@ -3,7 +3,7 @@
 """End-to-end predict latency, our API vs Ultralytics ``YOLO(pt).predict`` (a benchmark, not a test).
 
     python tools/analysis/benchmark_inference.py [--pt yolo11n-pose.pt] [--image bus.jpg] [--video v.mp4]
-        [--runs 20] [--threads N] [--also-unoptimized]
+        [--runs 20] [--threads N] [--also-unoptimized] [--breakdown]
 
 Each run is the whole job: read the image (or every frame of the video) from disk, letterbox, forward, NMS and
 map back to image pixels. Same weights, thresholds (score 0.25, IoU 0.7) and input size (640) for both; the two
@@ -51,6 +51,8 @@ def main(argv: List[str] = None) -> int:
     parser.add_argument('--warmup', type=int, default=3)
     parser.add_argument('--threads', type=int, default=None)
     parser.add_argument('--size', type=int, default=640)
+    parser.add_argument('--breakdown', action='store_true',
+                        help='also time the stages of our image predict and both networks alone on that input')
     parser.add_argument('--also-unoptimized', action='store_true',
                         help='also time init_model(pt) without BN folding / channels-last (optimize=False)')
     args = parser.parse_args(argv)
@@ -125,7 +127,49 @@ def main(argv: List[str] = None) -> int:
         for name in names:
             ratio = med[name] / med['ultralytics']
             print(f'  {name:18s} median {med[name]:9.1f} ms   ratio to ultralytics {ratio:.3f}')
+    if args.breakdown:
+        breakdown(models['ours'], ref, args.image, args.size, runs['image'], threads)
     return 0
+
+
+def breakdown(model, ref, image: str, size: int, runs: int, threads: int) -> None:
+    """Median time of each stage of our image predict, and of both networks alone on the same input tensor."""
+    import torch
+    from mmengine.dataset import pseudo_collate
+
+    from yolopose_mm.apis.inference import _load, build_inference_pipeline
+    from yolopose_mm.models.utils import filter_and_nms
+    pipe = build_inference_pipeline(model, auto=True, input_size=size)
+    ref.predict(image, imgsz=size, verbose=False)  # builds Ultralytics' predictor and its fused model
+    ref_net = ref.predictor.model.model
+    times: Dict[str, List[float]] = {}
+
+    def timed(name, fn):
+        t0 = time.perf_counter()
+        out = fn()
+        times.setdefault(name, []).append(time.perf_counter() - t0)
+        return out
+
+    with torch.inference_mode():
+        for i in range(runs + 2):
+            torch.set_num_threads(threads)
+            sample = timed('read image', lambda: _load(image, 0))
+            packed = timed('letterbox + pack', lambda: pipe(sample))
+            data = timed('data preprocessor', lambda: model.data_preprocessor(pseudo_collate([packed]), False))
+            x = data['inputs']
+            feats = timed('network: backbone + neck', lambda: model.extract_feat(x))
+            raw = timed('network: head layers', lambda: model.head.forward(feats))
+            dec = timed('decode', lambda: model.head.decode(raw))
+            timed('score filter + NMS', lambda: filter_and_nms(dec.bboxes[0], dec.scores[0], 0.25, 0.7, 300))
+            preds = model.head.predict(feats, data['data_samples'], model.test_cfg)
+            timed('map back to the image', lambda: model.add_pred_to_datasample(preds, None, data['data_samples']))
+            timed('Ultralytics network alone (same input)', lambda: ref_net(x))
+            if i < 2:  # warm-up
+                for v in times.values():
+                    v.clear()
+    print(f'stages of our image predict, input {tuple(x.shape)} (medians of {runs}):')
+    for name, v in times.items():
+        print(f'  {name:40s} {statistics.median(v) * 1000:8.2f} ms')
 
 
 if __name__ == '__main__':
