@@ -3,6 +3,7 @@
 """Deployed latency, ours vs Ultralytics' exports of the same weights (a benchmark, not a test).
 
     python tools/analysis/benchmark_deploy.py [--pt yolo11n-pose.pt] [--img bus.jpg] [--runs 60] [--threads 2]
+        [--profile-openvino]
 
 Batch 1, 640 x 640, CPU, fp32, one letterboxed image for every model. In one process, the two models of each pair
 run alternately (ours, theirs, ours, ...) after warm-up; prints medians and ratios ours / Ultralytics.
@@ -100,6 +101,8 @@ def main(argv=None) -> int:
     parser.add_argument('--runs', type=int, default=60)
     parser.add_argument('--warmup', type=int, default=5)
     parser.add_argument('--threads', type=int, default=2)
+    parser.add_argument('--profile-openvino', action='store_true',
+                        help="also print OpenVINO's per-layer-type times (PERF_COUNT) of both network-alone models")
     parser.add_argument('--work-dir', default=None, help='keep the exports here (default: a temporary folder)')
     args = parser.parse_args(argv)
     os.environ.setdefault('YOLO_OFFLINE', '1')
@@ -157,7 +160,33 @@ def main(argv=None) -> int:
     print(f'{"backend":<12} {"what":<14} {"ours ms":>9} {"Ultralytics ms":>15} {"ratio":>7}')
     for backend, what, t in rows:
         print(f'{backend:<12} {what:<14} {t["ours"]:>9.2f} {t["theirs"]:>15.2f} {t["ours"] / t["theirs"]:>7.3f}')
+    if args.profile_openvino:
+        for name, xml in (('ours', ours_files[('raw', 'openvino')]), ('Ultralytics', ref_ov)):
+            profile_openvino(name, xml, x, args.threads, args.runs)
     return 0
+
+
+def profile_openvino(name: str, xml: str, x: np.ndarray, threads: int, runs: int) -> None:
+    """Mean time per layer type over ``runs`` inferences, from OpenVINO's own per-layer counters."""
+    import collections
+
+    import openvino as ov
+    core = ov.Core()
+    compiled = core.compile_model(core.read_model(xml), 'CPU', {'INFERENCE_PRECISION_HINT': 'f32',
+                                                                 'INFERENCE_NUM_THREADS': threads, 'PERF_COUNT': True})
+    request = compiled.create_infer_request()
+    totals: Dict[str, float] = collections.Counter()
+    counts: Dict[str, int] = collections.Counter()
+    for i in range(runs + 5):
+        request.infer([x])
+        if i < 5:  # warm-up
+            continue
+        for layer in request.profiling_info:
+            totals[layer.node_type] += layer.real_time.total_seconds() * 1e3 / runs
+            counts[layer.node_type] += 1
+    print(f'\nOpenVINO per-layer-type time, {name} ({xml}); total {sum(totals.values()):.2f} ms with counters on:')
+    for kind, ms in totals.most_common(12):
+        print(f'  {kind:<20} {ms:7.2f} ms  ({counts[kind] // runs} layers)')
 
 
 if __name__ == '__main__':

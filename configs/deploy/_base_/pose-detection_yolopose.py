@@ -6,7 +6,7 @@ onnx_config = dict(
     type='onnx',
     export_params=True,
     keep_initializers_as_inputs=False,
-    opset_version=13,  # decode uses einsum (opset >= 12)
+    opset_version=13,  # mmdeploy's default
     save_file='end2end.onnx',
     input_names=['input'],
     # 'dets_keypoints' layout: dets (B, M, 5: x1 y1 x2 y2 score), keypoints (B, M, K, 3: x y score)
