@@ -66,11 +66,16 @@ def _ort(path: str, threads: int) -> Callable[[np.ndarray], list]:
     return lambda x: sess.run(None, {name: x})
 
 
-def _ov(xml: str, threads: int) -> Callable[[np.ndarray], list]:
+def _ov_compile(xml: str, threads: int, perf_count: bool = False):
+    """The OpenVINO CPU model every OpenVINO timing here uses: fp32, ``threads`` threads."""
     import openvino as ov
     core = ov.Core()
-    compiled = core.compile_model(core.read_model(xml), 'CPU', {'INFERENCE_PRECISION_HINT': 'f32',
-                                                                 'INFERENCE_NUM_THREADS': threads})
+    return core.compile_model(core.read_model(xml), 'CPU', {'INFERENCE_PRECISION_HINT': 'f32',
+                                                            'INFERENCE_NUM_THREADS': threads, 'PERF_COUNT': perf_count})
+
+
+def _ov(xml: str, threads: int) -> Callable[[np.ndarray], list]:
+    compiled = _ov_compile(xml, threads)
     request = compiled.create_infer_request()
 
     def run(x: np.ndarray) -> list:
@@ -169,12 +174,7 @@ def main(argv=None) -> int:
 def profile_openvino(name: str, xml: str, x: np.ndarray, threads: int, runs: int) -> None:
     """Mean time per layer type over ``runs`` inferences, from OpenVINO's own per-layer counters."""
     import collections
-
-    import openvino as ov
-    core = ov.Core()
-    compiled = core.compile_model(core.read_model(xml), 'CPU', {'INFERENCE_PRECISION_HINT': 'f32',
-                                                                 'INFERENCE_NUM_THREADS': threads, 'PERF_COUNT': True})
-    request = compiled.create_infer_request()
+    request = _ov_compile(xml, threads, perf_count=True).create_infer_request()
     totals: Dict[str, float] = collections.Counter()
     counts: Dict[str, int] = collections.Counter()
     for i in range(runs + 5):

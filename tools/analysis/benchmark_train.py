@@ -87,12 +87,12 @@ def main(argv=None) -> int:
     print(f'{args.epochs} epochs x 8 images at {n}x{n}, CPU, {args.repeats} alternated runs each '
           '(wall time of the whole process)')
     for k in ('ours', 'ultralytics'):
-        print(f'  {k:<12} median {med[k]:7.1f} s  = {imgs / med[k]:6.2f} images/s   peak RSS max {max(peaks[k]) / 1024:6.0f} '
-              f'MiB, median {statistics.median(peaks[k]) / 1024:6.0f} MiB')
+        print(f'  {k:<12} median {med[k]:7.1f} s  = {imgs / med[k]:6.2f} images/s   '
+              f'peak RSS max {max(peaks[k]) / 1024:6.0f} MiB, median {statistics.median(peaks[k]) / 1024:6.0f} MiB')
     print(f'  throughput ratio ours / ultralytics = {med["ultralytics"] / med["ours"]:.3f} (>1: ours faster)')
     print(f'  logs: {tmp}')
-    print(f'  peak memory ratio ours / ultralytics = {max(peaks["ours"]) / max(peaks["ultralytics"]):.3f} (max over runs), '
-          f'{statistics.median(peaks["ours"]) / statistics.median(peaks["ultralytics"]):.3f} (median)')
+    print(f'  peak memory ratio ours / ultralytics = {max(peaks["ours"]) / max(peaks["ultralytics"]):.3f} '
+          f'(max over runs), {statistics.median(peaks["ours"]) / statistics.median(peaks["ultralytics"]):.3f} (median)')
     return 0
 
 

@@ -96,8 +96,9 @@ def yolo_pose_loss(raw: RawHeadOutputs, priors: Priors, targets: PoseTargets, si
     points, strides = priors.points, priors.strides  # (N, 2) grid units, (N, 1)
     cls_logits = raw.cls_logits.transpose(1, 2)  # (B, N, C)
     side_logits = raw.box_logits.view(b, 4, reg_max, n).permute(0, 3, 1, 2)  # (B, N, 4, R)
-    pred_boxes = decode_boxes_grid(box_distances(raw.box_logits, reg_max, bins), points).transpose(1, 2)  # (B, N, 4) grid
-    pred_kpts = decode_keypoints_grid(raw.kpt_raw, points, keypoint_dim).permute(0, 3, 1, 2)  # (B, N, K, dim) grid
+    # the decode is channel-first; the loss works per prior: (B, N, 4) boxes and (B, N, K, dim) keypoints, grid units
+    pred_boxes = decode_boxes_grid(box_distances(raw.box_logits, reg_max, bins), points).transpose(1, 2)
+    pred_kpts = decode_keypoints_grid(raw.kpt_raw, points, keypoint_dim).permute(0, 3, 1, 2)
 
     assigned = assigner.assign(cls_logits.detach().sigmoid(), (pred_boxes.detach() * strides).to(targets.bboxes.dtype),
                                points * strides, targets.labels, targets.bboxes, targets.valid)

@@ -89,6 +89,12 @@ def decode_boxes_grid(distances: torch.Tensor, points: torch.Tensor) -> torch.Te
     return torch.cat((centres - distances[:, :2], centres + distances[:, 2:]), 1)
 
 
+def keypoints_channel_first(kpt_raw: torch.Tensor, keypoint_dim: int) -> torch.Tensor:
+    """Raw keypoint outputs (B, K * dim, N) viewed as (B, K, dim, N)."""
+    b, kd, n = kpt_raw.shape
+    return kpt_raw.view(b, kd // keypoint_dim, keypoint_dim, n)
+
+
 def keypoint_xy_grid(kpts: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
     """Keypoint x, y (B, K, 2, N) in grid units from raw keypoints (B, K, dim, N): 2 * raw + (prior - 0.5)."""
     return kpts[:, :, :2] * 2.0 + (points.t() - 0.5)
@@ -105,8 +111,7 @@ def decode_keypoints_grid(kpt_raw: torch.Tensor, points: torch.Tensor, keypoint_
     Returns:
         (B, K, dim, N): x, y in grid units (and the raw visibility logit when dim == 3), channel-first.
     """
-    b, kd, n = kpt_raw.shape
-    kpts = kpt_raw.view(b, kd // keypoint_dim, keypoint_dim, n)
+    kpts = keypoints_channel_first(kpt_raw, keypoint_dim)
     return torch.cat((keypoint_xy_grid(kpts, points), kpts[:, :, 2:]), 2)
 
 
@@ -133,8 +138,7 @@ def decode_predictions(box_logits: torch.Tensor, cls_logits: torch.Tensor, kpt_r
     """
     stride = priors.strides.t()  # (1, N)
     bboxes = decode_boxes_grid(box_distances(box_logits, reg_max, bins), priors.points) * stride  # (B, 4, N)
-    b, kd, n = kpt_raw.shape
-    kpts = kpt_raw.view(b, kd // keypoint_dim, keypoint_dim, n)  # (B, K, dim, N)
+    kpts = keypoints_channel_first(kpt_raw, keypoint_dim)  # (B, K, dim, N)
     keypoints = keypoint_xy_grid(kpts, priors.points) * stride  # (B, K, 2, N)
     if keypoint_dim == 3:
         keypoint_scores = kpts[:, :, 2].sigmoid()
