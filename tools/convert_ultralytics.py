@@ -4,12 +4,13 @@
 
     python tools/convert_ultralytics.py yolo11n-pose.pt work_dirs/yolo11n-pose.pth
 
-The .pt file is read without Ultralytics and without running code from its pickle.
+The .pt file is read without Ultralytics and without running code from its pickle. Exit status: 0 converted;
+2 file not found; 3 refused (the pickle asks for code; nothing was run); 4 unreadable or not a supported model.
 """
 import argparse
 import sys
 
-from yolopose_mm.converters import ConversionError, UnsafeCheckpointError, save_converted
+from yolopose_mm.converters import checkpoint_errors, report_checkpoint_error, save_converted
 
 
 def main(argv=None) -> int:
@@ -19,15 +20,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     try:
         arch = save_converted(args.src, args.dst)
-    except FileNotFoundError as e:
-        print(f'error: {e}', file=sys.stderr)
-        return 2
-    except UnsafeCheckpointError as e:
-        print(f'error: {args.src}: {e}', file=sys.stderr)
-        return 3
-    except (ConversionError, ValueError) as e:
-        print(f'error: {args.src}: {e}', file=sys.stderr)
-        return 4
+    except checkpoint_errors() as e:  # one line; exit 2 not found, 3 refused as unsafe, 4 unreadable / unsupported
+        return report_checkpoint_error(e, args.src)
     print(f'detected: YOLO{arch.version}-pose-{arch.scale}, {arch.num_classes} class(es), keypoints '
           f'{arch.num_keypoints}x{arch.keypoint_dim}')
     print(f'wrote {args.dst}')

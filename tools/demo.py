@@ -10,8 +10,9 @@ webcam index (0). Without --config/--checkpoint the real COCO-trained yolo11n-po
 converted on the fly. Images are written as DIR/<name>.<ext>, videos as DIR/<name>.mp4 (same frame count and
 fps), webcams as DIR/webcam_<index>.mp4; --save-json adds DIR/<name>.json (schema in the README).
 
-Exit status: 0 done; 1 bad input or model (one line on stderr); 3 a folder / glob run finished but skipped
-unreadable files (listed on stderr).
+Exit status: 0 done; 1 bad input or model, including a checkpoint that is missing, unreadable or refused as unsafe
+(one line on stderr naming the file); 3 a folder / glob run finished but skipped unreadable files (listed on
+stderr).
 """
 from __future__ import annotations
 
@@ -178,6 +179,7 @@ def load_model(args: argparse.Namespace):
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     from yolopose_mm.apis import InputError, VideoReader, resolve_input
+    from yolopose_mm.converters import UnsafeCheckpointError, checkpoint_error_line
     reader = None
     try:
         spec = resolve_input(args.input)
@@ -193,7 +195,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         name = f'webcam_{spec.items[0]}' if spec.kind == 'webcam' else Path(spec.items[0]).stem
         return demo.run_video(reader, name)
     except (InputError, FileNotFoundError, ValueError, TypeError, OSError) as e:
-        print(f'error: {e}', file=sys.stderr)
+        print(checkpoint_error_line(e), file=sys.stderr)
+        return EXIT_ERROR
+    except UnsafeCheckpointError as e:  # the checkpoint asks for code: refused, nothing from it ran
+        print(checkpoint_error_line(e), file=sys.stderr)
         return EXIT_ERROR
     finally:
         if reader is not None:

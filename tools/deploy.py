@@ -5,7 +5,8 @@
         configs/yolopose_n_coco.py work_dirs/yolo11n-pose.pth demo/bus.jpg --work-dir work_dirs/deploy_ort
 
 (mmdeploy's own tools/deploy.py is not in its wheel.) Exit code 0: exported, converted and both models ran;
-the comparison is printed (add --check to exit 1 when they differ by more than --px / --score).
+the comparison is printed (add --check to exit 1 when they differ by more than --px / --score). Exit 2: a file not
+found or an export / conversion error; a checkpoint refused as unsafe: 3, unreadable or unsupported: 4 (one line).
 """
 from __future__ import annotations
 
@@ -40,13 +41,10 @@ def main(argv=None) -> int:
     from yolopose_mm.deploy.compare import compare_instances, format_side_by_side
     from yolopose_mm.deploy.pipeline import (build_backend_model, convert_backend, export_ir, load_configs,
                                              run_backend, run_eager, static_input_hw)
-    checkpoint = args.checkpoint
-    if checkpoint.endswith('.pt'):
-        from yolopose_mm.converters import save_converted
-        os.makedirs(args.work_dir, exist_ok=True)
-        checkpoint = os.path.join(args.work_dir, os.path.basename(checkpoint)[:-3] + '.pth')
-        save_converted(args.checkpoint, checkpoint)
+    from yolopose_mm.apis.checkpoints import prepare_checkpoint
+    from yolopose_mm.converters import checkpoint_errors, report_checkpoint_error
     try:
+        checkpoint = prepare_checkpoint(args.checkpoint, args.work_dir)  # an Ultralytics .pt is converted first
         deploy_cfg, model_cfg = load_configs(args.deploy_cfg, args.model_cfg)
         t0 = time.perf_counter()
         ir_file = export_ir(deploy_cfg, model_cfg, checkpoint, args.img, args.work_dir, args.device)
@@ -56,6 +54,8 @@ def main(argv=None) -> int:
         print(f'exported {ir_file} in {t1 - t0:.1f} s; backend files {files} in {t2 - t1:.1f} s')
         backend = build_backend_model(deploy_cfg, model_cfg, files, args.device)
         eager = init_model(args.model_cfg, checkpoint, device=args.device)
+    except checkpoint_errors() as e:  # missing (2), refused as unsafe (3), unreadable or unsupported (4)
+        return report_checkpoint_error(e, args.checkpoint)
     except (FileNotFoundError, ValueError, RuntimeError, ImportError) as e:
         print(f'error: {e}', file=sys.stderr)
         return 2

@@ -9,7 +9,8 @@
 
 CHECKPOINT may be an Ultralytics ``.pt`` (converted safely into the work dir first). ``--out x.json`` writes the
 predictions as COCO results (YOLOPoseMetric); ``--out x.pkl`` dumps the raw predictions (mmengine DumpResults).
-The metrics are written to ``{work_dir}/metrics.json`` too.
+The metrics are written to ``{work_dir}/metrics.json`` too. Exit status: 0 done; 2 config or checkpoint not found
+(or a bad option); 3 checkpoint refused as unsafe (nothing from it was run); 4 checkpoint unreadable or unsupported.
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ import numpy as np
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    import yolopose_mm  # noqa: F401  (first: its warning filters apply to the OpenMMLab imports)
     from mmengine.config import DictAction
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('config', help='test config file')
@@ -78,19 +80,6 @@ def merge_args(cfg, args: argparse.Namespace):
     return cfg
 
 
-def _prepare_checkpoint(path: str, work_dir: str) -> str:
-    """A loadable .pth: Ultralytics .pt files are converted (safely) into the work dir."""
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'checkpoint not found: {path}')
-    if not path.endswith('.pt'):
-        return path
-    from yolopose_mm.converters import save_converted
-    dst = osp.join(work_dir, osp.splitext(osp.basename(path))[0] + '.pth')
-    os.makedirs(work_dir, exist_ok=True)
-    save_converted(path, dst)
-    return dst
-
-
 def _show_hook(out_dir: str, score_thr: float, interval: int):
     """A hook that draws each test image's confident predictions (yolopose_mm.visualization.draw_pose)."""
     from mmengine.hooks import Hook
@@ -130,14 +119,19 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 2
     try:
         cfg = merge_args(Config.fromfile(args.config), args)
-        cfg.load_from = _prepare_checkpoint(args.checkpoint, cfg.work_dir)
     except (FileNotFoundError, ValueError) as e:
         print(f'error: {e}', file=sys.stderr)
         return 2
-    runner = Runner.from_cfg(cfg)
-    if args.show_dir:
-        runner.register_hook(_show_hook(args.show_dir, args.show_score_thr, args.interval), 'LOW')
-    metrics = runner.test()
+    from yolopose_mm.apis.checkpoints import prepare_checkpoint
+    from yolopose_mm.converters import checkpoint_errors, report_checkpoint_error
+    try:  # a checkpoint that is missing (2), refused as unsafe (3) or unreadable (4): one line
+        cfg.load_from = prepare_checkpoint(args.checkpoint, cfg.work_dir)
+        runner = Runner.from_cfg(cfg)
+        if args.show_dir:
+            runner.register_hook(_show_hook(args.show_dir, args.show_score_thr, args.interval), 'LOW')
+        metrics = runner.test()
+    except checkpoint_errors() as e:
+        return report_checkpoint_error(e, args.checkpoint)
     if metrics is not None and runner.rank == 0:
         path = osp.join(cfg.work_dir, 'metrics.json')
         with open(path, 'w', encoding='utf-8') as f:

@@ -6,6 +6,9 @@
         [--cfg-options key=value ...] [--launcher none|pytorch|slurm]
 
 Distributed: tools/dist_train.sh CONFIG GPUS [args] (torchrun; NCCL on GPU, gloo on CPU).
+--load-from takes an mmengine .pth or an Ultralytics .pt (converted safely into the work dir). Exit status: 0 done;
+1 bad arguments; 2 checkpoint not found; 3 checkpoint refused as unsafe (nothing from it was run); 4 checkpoint
+unreadable, truncated or unsupported (a corrupt auto-resume checkpoint falls back to the newest good one).
 """
 import argparse
 import os
@@ -14,6 +17,7 @@ import sys
 
 
 def parse_args(argv=None):
+    import yolopose_mm  # noqa: F401  (first: its warning filters apply to the OpenMMLab imports)
     from mmengine.config import DictAction
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('config', help='train config file path')
@@ -80,10 +84,18 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     import yolopose_mm  # noqa: F401  (registers components, torch 2.14 fixes)
     from mmengine.runner import Runner
+
+    from yolopose_mm.apis.checkpoints import prepare_checkpoint
+    from yolopose_mm.converters import checkpoint_errors, report_checkpoint_error
     cfg = build_cfg(args)
-    init_cpu_process_group(args.launcher)
-    runner = Runner.from_cfg(cfg)
-    runner.train()
+    try:  # --load-from / --resume: missing (2), refused as unsafe (3), unreadable (4): one line on stderr
+        if cfg.get('load_from') and not cfg.get('resume'):
+            cfg.load_from = prepare_checkpoint(cfg.load_from, cfg.work_dir)  # an Ultralytics .pt is converted
+        init_cpu_process_group(args.launcher)
+        runner = Runner.from_cfg(cfg)
+        runner.train()
+    except checkpoint_errors() as e:
+        return report_checkpoint_error(e)
     return 0
 
 

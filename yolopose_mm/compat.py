@@ -9,10 +9,18 @@ Each fix is applied on ``import yolopose_mm`` and is idempotent:
   classes mmengine and mmpose put in a checkpoint as safe globals; the weights-only protection stays on.
   ``HistoryBuffer`` pickles its statistics methods as ``getattr(HistoryBuffer, 'mean')``; instead of allowing
   ``builtins.getattr`` we map that name to :func:`_history_buffer_getattr`, which resolves only those methods.
+* mmengine reads local checkpoints with a bare ``torch.load``: a damaged or hostile file ends in torch's internal
+  errors, whose advice for a refused file is to disable the protection. mmengine's local loader is replaced by
+  :func:`yolopose_mm.converters.checkpoint_file.load_weights_only` (same weights-only load, typed one-line errors).
 """
 from __future__ import annotations
 
 import pickle
+import warnings
+
+# setuptools' pkg_resources (imported by mmengine and mmcv) warns on every start that it is deprecated: noise for
+# our users, who cannot act on it; every other warning is kept.
+warnings.filterwarnings('ignore', message='pkg_resources is deprecated as an API', category=UserWarning)
 from typing import Any, List
 
 import numpy as np
@@ -54,3 +62,12 @@ def register_checkpoint_safe_globals() -> None:
 
 
 register_checkpoint_safe_globals()
+
+
+def register_checkpoint_loader() -> None:
+    """mmengine's local checkpoint loader -> our weights-only loader with clear errors."""
+    from .converters.checkpoint_file import register_mmengine_loader
+    register_mmengine_loader()
+
+
+register_checkpoint_loader()

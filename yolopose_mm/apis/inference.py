@@ -17,23 +17,13 @@ from mmengine.registry import init_default_scope
 from mmpose.structures import PoseDataSample
 from torch import nn
 
+from .checkpoints import config_from_checkpoint
 from .optimize import optimize_for_inference
 
 ImageInput = Union[str, os.PathLike, np.ndarray]
 
 # Ultralytics' predict defaults: conf 0.25, IoU 0.7, 300 detections.
 PREDICT_TEST_CFG = {'score_thr': 0.25, 'nms_thr': 0.7, 'max_per_img': 300}
-
-
-def _checkpoint_config(checkpoint: str) -> Config:
-    """The config stored in a checkpoint's ``meta['cfg']`` (converted and mmengine-trained checkpoints have it)."""
-    from mmengine.runner import CheckpointLoader
-    ckpt = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
-    text = (ckpt.get('meta') or {}).get('cfg') if isinstance(ckpt, dict) else None
-    if not text:
-        raise ValueError(f'{checkpoint} carries no config (meta.cfg); pass the config file as well: '
-                         'init_model(CONFIG, CHECKPOINT)')
-    return Config.fromstring(text, file_format='.py')
 
 
 def _as_pth(checkpoint: str) -> str:
@@ -63,6 +53,12 @@ def init_model(config_or_checkpoint: Union[str, os.PathLike, Config], checkpoint
 
     Returns:
         The model in eval mode with ``dataset_meta`` and ``cfg`` attributes.
+
+    Raises:
+        FileNotFoundError: no such config or checkpoint.
+        UnsafeCheckpointError: the checkpoint (or its ``meta.cfg``) asks for code; nothing from it was run.
+        ValueError: an unreadable checkpoint (``UnreadableCheckpointError``), an unsupported Ultralytics model
+            (``ConversionError``), or a checkpoint alone without a config in its meta.
     """
     import yolopose_mm  # noqa: F401  (registers our modules)
     from mmpose.apis import init_model as mmpose_init_model
@@ -72,7 +68,7 @@ def init_model(config_or_checkpoint: Union[str, os.PathLike, Config], checkpoint
         if not os.path.isfile(src):
             raise FileNotFoundError(f'checkpoint not found: {src}')
         checkpoint = _as_pth(str(src))
-        config = _checkpoint_config(checkpoint)
+        config = config_from_checkpoint(checkpoint)
     elif isinstance(src, Config):
         config = src
     else:

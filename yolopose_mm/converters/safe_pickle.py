@@ -19,13 +19,13 @@ import collections
 import io
 import os
 import pickle
+import warnings
 from typing import Any, Dict, Iterator, Optional, Sequence, Tuple, Union
 
 import torch
 
-
-class UnsafeCheckpointError(pickle.UnpicklingError):
-    """The checkpoint's pickle asked for a callable or class outside the allow-list."""
+from .checkpoint_errors import UnreadableCheckpointError, UnsafeCheckpointError
+from .checkpoint_file import short_reason, sniff_checkpoint
 
 
 class InertRecord:
@@ -52,6 +52,12 @@ class InertRecord:
 
     def __setstate__(self, state: Any) -> None:
         self.state = state
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:  # REDUCE with a record as the callable
+        raise UnsafeCheckpointError(f"refusing to load: the checkpoint's pickle calls an object of "
+                                    f'{self.record_module}.{self.record_name}; a checkpoint only rebuilds data. '
+                                    'Nothing from the file was run.',
+                                    refused=f'{self.record_module}.{self.record_name}')
 
     def __setitem__(self, key: Any, value: Any) -> None:  # SETITEMS on dict subclasses
         if not isinstance(self.state, dict):
@@ -85,6 +91,11 @@ class InertAttribute:
     def __init__(self, owner: str, name: str) -> None:
         self.owner, self.name = owner, name
 
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise UnsafeCheckpointError(f"refusing to load: the checkpoint's pickle calls {self.owner}.{self.name}(...), "
+                                    'a method of a model class; a checkpoint only rebuilds data. Nothing from the '
+                                    'file was run.', refused=f'{self.owner}.{self.name}')
+
     def __repr__(self) -> str:
         return f'<inert attribute {self.owner}.{self.name}>'
 
@@ -103,8 +114,9 @@ def _record_class(module: str, name: str) -> type:
 def _inert_getattr(obj: Any, name: str) -> InertAttribute:
     if isinstance(obj, type) and issubclass(obj, InertRecord):
         return InertAttribute(f'{obj.record_module}.{obj.record_name}', str(name))
-    raise UnsafeCheckpointError(f'the checkpoint calls getattr on {obj!r}; only attributes of inert records '
-                                'are allowed')
+    raise UnsafeCheckpointError(f'refusing to load: the checkpoint calls getattr on {obj!r}; only attributes of '
+                                'inert records are allowed. Nothing from the file was run.',
+                                refused=f'getattr({obj!r}, {name!r})')
 
 
 def _torch_dtype(name: str) -> Optional[torch.dtype]:
@@ -150,7 +162,7 @@ class RestrictedUnpickler(pickle.Unpickler):
         raise UnsafeCheckpointError(
             f"refusing to load: the checkpoint's pickle asks for '{module}.{name}', which is not a tensor, a plain "
             'container or a model-layer class. Nothing from the file was run. If you trust the file, load it with '
-            'the tool that wrote it.')
+            'the tool that wrote it.', refused=f'{module}.{name}')
 
 
 class _RestrictedPickleModule:
@@ -171,16 +183,20 @@ def safe_load_checkpoint(path: Union[str, os.PathLike, io.BytesIO]) -> Any:
     Raises:
         FileNotFoundError: the file does not exist.
         UnsafeCheckpointError: the pickle references anything outside the allow-list (nothing is executed).
-        ValueError: the file is not a readable PyTorch checkpoint.
+        UnreadableCheckpointError (a ValueError): the file is not a readable PyTorch checkpoint.
     """
-    if isinstance(path, (str, os.PathLike)) and not os.path.isfile(path):
-        raise FileNotFoundError(f'checkpoint not found: {path}')
+    name = str(path) if isinstance(path, (str, os.PathLike)) else None
+    label = name or 'checkpoint'
+    sniff_checkpoint(path)
     try:
-        return torch.load(path, map_location='cpu', weights_only=False, pickle_module=_RestrictedPickleModule)
-    except UnsafeCheckpointError:
-        raise
-    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError) as e:
-        raise ValueError(f'{path} is not a readable PyTorch checkpoint: {e}') from e
+        with warnings.catch_warnings():  # torch's warnings about pickle protocols would go to stderr
+            warnings.simplefilter('ignore', UserWarning)
+            return torch.load(path, map_location='cpu', weights_only=False, pickle_module=_RestrictedPickleModule)
+    except UnsafeCheckpointError as e:
+        raise UnsafeCheckpointError(f'{label}: {e}', name, e.refused) from None
+    except Exception as e:  # noqa: BLE001 - whatever a damaged pickle makes torch or a rebuilder raise
+        raise UnreadableCheckpointError(f'{label}: not a readable PyTorch checkpoint: {short_reason(e)}',
+                                        name) from None
 
 
 def iter_module_records(record: Any, prefix: str = '') -> Iterator[Tuple[str, InertRecord]]:
@@ -218,5 +234,5 @@ def record_child(record: InertRecord, path: Sequence[str]) -> Optional[InertReco
     return node
 
 
-__all__ = ['UnsafeCheckpointError', 'InertRecord', 'RestrictedUnpickler', 'safe_load_checkpoint',
-           'iter_module_records', 'record_tensors', 'record_child']
+__all__ = ['UnsafeCheckpointError', 'UnreadableCheckpointError', 'InertRecord', 'RestrictedUnpickler',
+           'safe_load_checkpoint', 'iter_module_records', 'record_tensors', 'record_child']

@@ -7,6 +7,7 @@ layer, and a second table renames children by the Ultralytics class that owns th
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from collections import OrderedDict
@@ -44,7 +45,25 @@ _PARAM_FREE = ('Upsample', 'Concat')
 
 
 class ConversionError(ValueError):
-    """The checkpoint does not match a supported YOLO pose architecture; the message names the layer."""
+    """The checkpoint does not match a supported YOLO pose architecture; the message names the file and layer."""
+
+    def __init__(self, message: str, path: Optional[str] = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+def _names_the_file(convert):
+    """Every ConversionError of ``convert(src)`` starts with ``src`` (the tools print it as is)."""
+    @functools.wraps(convert)
+    def wrapper(src: str):
+        try:
+            return convert(src)
+        except ConversionError as e:
+            if e.path is not None:
+                raise
+            message = str(e) if str(e).startswith(f'{src}:') else f'{src}: {e}'
+            raise ConversionError(message, str(src)) from None
+    return wrapper
 
 
 @dataclass(frozen=True)
@@ -172,6 +191,7 @@ def _match(state: Dict[str, torch.Tensor], expected: Dict[str, torch.Tensor], la
     return ''
 
 
+@_names_the_file
 def convert_ultralytics_checkpoint(src: str) -> Tuple[Dict[str, Any], DetectedArch]:
     """Read an Ultralytics pose checkpoint safely and map it to yolopose_mm names.
 
@@ -182,8 +202,11 @@ def convert_ultralytics_checkpoint(src: str) -> Tuple[Dict[str, Any], DetectedAr
         (checkpoint dict with ``state_dict`` (fp32) and ``meta``, detected architecture).
 
     Raises:
+        FileNotFoundError: no such file.
         UnsafeCheckpointError: the pickle asks for code (nothing is run).
-        ConversionError: not a supported architecture; the message names the layer that did not match.
+        UnreadableCheckpointError (a ValueError): empty, truncated, corrupt or not a PyTorch checkpoint.
+        ConversionError (a ValueError): not a supported architecture; the message names the layer that did not
+            match.
     """
     ckpt = safe_load_checkpoint(src)
     if not isinstance(ckpt, dict):
@@ -278,9 +301,9 @@ def _config_text(arch: DetectedArch) -> str:
 
 def save_converted(src: str, dst: str) -> DetectedArch:
     """Convert ``src`` and write the mmengine checkpoint to ``dst``; returns the detected architecture."""
+    from ..utils.atomic_file import atomic_torch_save
     converted, arch = convert_ultralytics_checkpoint(src)
-    os.makedirs(os.path.dirname(os.path.abspath(dst)), exist_ok=True)
-    torch.save(converted, dst)
+    atomic_torch_save(converted, dst)  # a killed conversion never leaves a truncated dst
     return arch
 
 
