@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import List, NamedTuple, Sequence, Tuple
+from typing import List, NamedTuple, Optional, Sequence, Tuple
 
 import torch
 from torch import nn
@@ -19,12 +19,15 @@ class RawHeadOutputs(NamedTuple):
         cls_logits: (B, num_classes, N) class logits.
         kpt_raw: (B, K * dim, N) keypoint offsets (and visibility logits when dim == 3), keypoint-major.
         featmap_sizes: per level (H_i, W_i).
+        kpt_sigma: (B, K * 2, N) keypoint-error scale logits (sigma x, sigma y per keypoint; YOLO26's
+            training-only RLE branch), or None.
     """
 
     box_logits: torch.Tensor
     cls_logits: torch.Tensor
     kpt_raw: torch.Tensor
     featmap_sizes: Tuple[Tuple[int, int], ...]
+    kpt_sigma: Optional[torch.Tensor] = None
 
 
 def _conv_stack(in_channels: int, channels: int, out_channels: int) -> nn.Sequential:

@@ -3,7 +3,8 @@ from .bottleneck import Bottleneck
 from .conv import ConvBNAct, DWConv
 from .csp_blocks import C2f, C3k, C3k2
 from .psa import C2PSA, PositionSensitiveAttention, PSABlock
+from .realnvp import RLEFlow
 from .sppf import SPPF
 
 __all__ = ['ConvBNAct', 'DWConv', 'Bottleneck', 'C2f', 'C3k', 'C3k2', 'SPPF', 'PositionSensitiveAttention',
-           'PSABlock', 'C2PSA']
+           'PSABlock', 'C2PSA', 'RLEFlow']

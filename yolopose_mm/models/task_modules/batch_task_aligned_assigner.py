@@ -2,7 +2,7 @@
 """Task-aligned assignment (TOOD / YOLOv8 style), batched over images with padded ground truth, pure tensors."""
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
 import torch
 from mmpose.registry import TASK_UTILS
@@ -44,14 +44,20 @@ class BatchTaskAlignedAssigner:
         beta: IoU exponent (6.0).
         min_side: smallest box side used for candidate selection, in pixels (the middle stride, 16).
         eps: numerical guard.
+        topk2: after conflicts are resolved, keep only the ``topk2`` best-aligned positives per ground truth
+            (YOLO26's one-to-one branch: topk 7, topk2 1); default ``topk`` (no second selection).
     """
 
     def __init__(self, num_classes: int = 1, topk: int = 10, alpha: float = 0.5, beta: float = 6.0,
-                 min_side: float = 16.0, eps: float = 1e-9) -> None:
+                 min_side: float = 16.0, eps: float = 1e-9, topk2: Optional[int] = None) -> None:
         if num_classes < 1 or topk < 1:
             raise ValueError(f'BatchTaskAlignedAssigner: num_classes and topk must be >= 1, got {num_classes}, {topk}')
+        topk2 = topk if topk2 is None else int(topk2)
+        if not 1 <= topk2 <= topk:
+            raise ValueError(f'BatchTaskAlignedAssigner: topk2 must be in [1, topk={topk}], got {topk2}')
         self.num_classes = num_classes
         self.topk = topk
+        self.topk2 = topk2
         self.alpha = alpha
         self.beta = beta
         self.min_side = float(min_side)
@@ -59,7 +65,7 @@ class BatchTaskAlignedAssigner:
 
     @torch.no_grad()
     def assign(self, pred_scores: torch.Tensor, pred_bboxes: torch.Tensor, points: torch.Tensor,
-               gt_labels: torch.Tensor, gt_bboxes: torch.Tensor, gt_valid: torch.Tensor) -> AssignResult:
+               gt_labels: torch.Tensor, gt_bboxes: torch.Tensor, gt_valid: torch.Tensor, **extra) -> AssignResult:
         """Assign.
 
         Args:
@@ -69,6 +75,7 @@ class BatchTaskAlignedAssigner:
             gt_labels: (B, M) long class ids (padding: any value).
             gt_bboxes: (B, M, 4) ground-truth boxes, pixels (padding: zeros).
             gt_valid: (B, M) bool, real ground truths.
+            **extra: passed to :meth:`_candidates` and :meth:`_pair_overlaps` (subclasses' extra inputs).
 
         Returns:
             :class:`AssignResult`.
@@ -81,12 +88,12 @@ class BatchTaskAlignedAssigner:
                                 torch.zeros(b, n, dtype=torch.bool, device=pred_scores.device),
                                 torch.zeros(b, n, dtype=torch.long, device=pred_scores.device))
         valid = gt_valid.bool()
-        inside = self._inside(points, gt_bboxes, valid)  # (B, M, N)
+        inside = self._candidates(points, gt_bboxes, valid, **extra)  # (B, M, N)
         candidates = inside & valid[..., None]
         bi, gi, ni = candidates.nonzero(as_tuple=True)
         overlaps = torch.zeros(b, m, n, dtype=pred_bboxes.dtype, device=pred_bboxes.device)
         align = torch.zeros(b, m, n, dtype=pred_scores.dtype, device=pred_scores.device)
-        ious = complete_iou(gt_bboxes[bi, gi], pred_bboxes[bi, ni]).clamp(0)
+        ious = self._pair_overlaps(bi, gi, ni, gt_bboxes, pred_bboxes, **extra)
         scores = pred_scores[bi, ni, gt_labels[bi, gi].long()]
         overlaps[bi, gi, ni] = ious
         align[bi, gi, ni] = scores.pow(self.alpha) * ious.pow(self.beta)
@@ -96,6 +103,9 @@ class BatchTaskAlignedAssigner:
         claimed = positives.sum(1)  # (B, N)
         best = torch.zeros_like(positives).scatter_(1, overlaps.argmax(1, keepdim=True), True)
         positives = torch.where((claimed > 1)[:, None, :], best, positives)
+        if self.topk2 < self.topk:  # then only the topk2 best-aligned of each ground truth's positives
+            kept = (align * positives.to(align.dtype)).topk(self.topk2, dim=-1).indices
+            positives = positives & torch.zeros_like(positives).scatter_(-1, kept, True)
         fg_mask, gt_index = positives.max(1)
 
         flat = gt_index + torch.arange(b, device=gt_index.device)[:, None] * m
@@ -111,6 +121,15 @@ class BatchTaskAlignedAssigner:
         best_iou = (overlaps * pos_f).amax(-1, keepdim=True)
         norm = (align * best_iou / (best_align + self.eps)).amax(1)  # (B, N)
         return AssignResult(labels, bboxes, onehot * norm[..., None], fg_mask, gt_index)
+
+    def _candidates(self, points: torch.Tensor, gt_bboxes: torch.Tensor, valid: torch.Tensor, **extra) -> torch.Tensor:
+        """(B, M, N) bool: priors that may be assigned to each ground truth (inside its widened box)."""
+        return self._inside(points, gt_bboxes, valid)
+
+    def _pair_overlaps(self, bi: torch.Tensor, gi: torch.Tensor, ni: torch.Tensor, gt_bboxes: torch.Tensor,
+                       pred_bboxes: torch.Tensor, **extra) -> torch.Tensor:
+        """(P,) overlap of each candidate pair (image bi, ground truth gi, prior ni): CIoU clamped at 0."""
+        return complete_iou(gt_bboxes[bi, gi], pred_bboxes[bi, ni]).clamp(0)
 
     def _inside(self, points: torch.Tensor, gt_bboxes: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
         centre = (gt_bboxes[..., :2] + gt_bboxes[..., 2:]) / 2

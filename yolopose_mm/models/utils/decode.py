@@ -1,15 +1,24 @@
 # Copyright (c) yolopose_mm contributors. Licensed under the Apache License 2.0.
-"""The one decoding path of the YOLO pose head, shared by predict, loss and deploy.
+"""The one decoding path of the YOLO pose heads, shared by predict, loss and deploy.
 
 Coordinates are produced in *grid units* of each prior's level by :func:`decode_boxes_grid` and
 :func:`decode_keypoints_grid` (what the loss compares against), and in input pixels by
 :func:`decode_predictions` (grid units x stride), which predict and the deploy rewriter call.
+
+Two variants, chosen by arguments rather than separate decoders:
+
+* boxes: ``reg_max > 1`` (YOLOv8 / YOLO11) decodes each side as the expectation of a ``reg_max``-bin
+  distribution; ``reg_max == 1`` (YOLO26) takes the four raw outputs as the side distances directly.
+* keypoints (``keypoint_decode``): ``'v8'`` (YOLOv8 / YOLO11) places x at ``2 * raw + prior - 0.5``;
+  ``'26'`` (YOLO26) at ``raw + prior`` (an offset from the cell centre).
 """
 from __future__ import annotations
 
 from typing import NamedTuple, Optional, Sequence, Tuple
 
 import torch
+
+KEYPOINT_DECODES = ('v8', '26')
 
 
 class Priors(NamedTuple):
@@ -66,16 +75,19 @@ def make_priors(featmap_sizes: Sequence[Tuple[int, int]], strides: Sequence[int]
 
 
 def box_distances(box_logits: torch.Tensor, reg_max: int, bins: Optional[torch.Tensor] = None) -> torch.Tensor:
-    """Expected distance of each box side: softmax over ``reg_max`` bins, dotted with the bin values.
+    """Distance of each box side: softmax over ``reg_max`` bins dotted with the bin values, or (``reg_max == 1``)
+    the raw outputs themselves.
 
     Args:
         box_logits: (B, 4 * reg_max, N), side-major.
-        reg_max: number of bins.
+        reg_max: number of bins (1: direct distances, no distribution).
         bins: (reg_max,) bin values; default 0..reg_max-1 (the head passes its frozen ``dfl_bins``).
 
     Returns:
         (B, 4, N) distances (left, top, right, bottom) in grid units, channel-first like the head's outputs.
     """
+    if reg_max == 1:
+        return box_logits
     b, _, n = box_logits.shape
     probs = box_logits.view(b, 4, reg_max, n).softmax(2)
     if bins is None:
@@ -95,28 +107,42 @@ def keypoints_channel_first(kpt_raw: torch.Tensor, keypoint_dim: int) -> torch.T
     return kpt_raw.view(b, kd // keypoint_dim, keypoint_dim, n)
 
 
-def keypoint_xy_grid(kpts: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
-    """Keypoint x, y (B, K, 2, N) in grid units from raw keypoints (B, K, dim, N): 2 * raw + (prior - 0.5)."""
+def check_keypoint_decode(keypoint_decode: str) -> str:
+    """``keypoint_decode`` if it is one of :data:`KEYPOINT_DECODES`, else a ValueError naming the choices."""
+    if keypoint_decode not in KEYPOINT_DECODES:
+        raise ValueError(f"keypoint_decode must be 'v8' (YOLOv8 / YOLO11: 2 * raw + prior - 0.5) or '26' (YOLO26: "
+                         f'raw + prior), got {keypoint_decode!r}')
+    return keypoint_decode
+
+
+def keypoint_xy_grid(kpts: torch.Tensor, points: torch.Tensor, keypoint_decode: str = 'v8') -> torch.Tensor:
+    """Keypoint x, y (B, K, 2, N) in grid units from raw keypoints (B, K, dim, N): ``2 * raw + (prior - 0.5)``
+    (``keypoint_decode='v8'``) or ``raw + prior`` (``'26'``)."""
+    if keypoint_decode == '26':
+        return kpts[:, :, :2] + points.t()
     return kpts[:, :, :2] * 2.0 + (points.t() - 0.5)
 
 
-def decode_keypoints_grid(kpt_raw: torch.Tensor, points: torch.Tensor, keypoint_dim: int) -> torch.Tensor:
-    """Keypoints in grid units: x = 2 * raw_x + (prior_x - 0.5), same for y; visibility stays a logit.
+def decode_keypoints_grid(kpt_raw: torch.Tensor, points: torch.Tensor, keypoint_dim: int,
+                          keypoint_decode: str = 'v8') -> torch.Tensor:
+    """Keypoints in grid units (see :func:`keypoint_xy_grid`); visibility stays a logit.
 
     Args:
         kpt_raw: (B, K * dim, N) raw keypoint outputs.
         points: (N, 2) prior points in grid units.
         keypoint_dim: dim (2 or 3).
+        keypoint_decode: 'v8' or '26'.
 
     Returns:
         (B, K, dim, N): x, y in grid units (and the raw visibility logit when dim == 3), channel-first.
     """
     kpts = keypoints_channel_first(kpt_raw, keypoint_dim)
-    return torch.cat((keypoint_xy_grid(kpts, points), kpts[:, :, 2:]), 2)
+    return torch.cat((keypoint_xy_grid(kpts, points, keypoint_decode), kpts[:, :, 2:]), 2)
 
 
 def decode_predictions(box_logits: torch.Tensor, cls_logits: torch.Tensor, kpt_raw: torch.Tensor, priors: Priors,
-                       reg_max: int, keypoint_dim: int, bins: Optional[torch.Tensor] = None) -> DecodedPose:
+                       reg_max: int, keypoint_dim: int, bins: Optional[torch.Tensor] = None,
+                       keypoint_decode: str = 'v8') -> DecodedPose:
     """Decode raw head outputs to boxes, class scores and keypoints in input pixels.
 
     The arithmetic runs channel-first, on the head's (B, C, N) layout: exported graphs then concatenate and
@@ -131,7 +157,8 @@ def decode_predictions(box_logits: torch.Tensor, cls_logits: torch.Tensor, kpt_r
         priors: :class:`Priors` for the N positions.
         reg_max: box distribution bins.
         keypoint_dim: 2 or 3.
-        bins: (reg_max,) box-distribution bin values (default 0..reg_max-1).
+        bins: (reg_max,) box-distribution bin values (default 0..reg_max-1; unused when reg_max == 1).
+        keypoint_decode: 'v8' or '26' (see :func:`keypoint_xy_grid`).
 
     Returns:
         :class:`DecodedPose`.
@@ -139,7 +166,7 @@ def decode_predictions(box_logits: torch.Tensor, cls_logits: torch.Tensor, kpt_r
     stride = priors.strides.t()  # (1, N)
     bboxes = decode_boxes_grid(box_distances(box_logits, reg_max, bins), priors.points) * stride  # (B, 4, N)
     kpts = keypoints_channel_first(kpt_raw, keypoint_dim)  # (B, K, dim, N)
-    keypoints = keypoint_xy_grid(kpts, priors.points) * stride  # (B, K, 2, N)
+    keypoints = keypoint_xy_grid(kpts, priors.points, keypoint_decode) * stride  # (B, K, 2, N)
     if keypoint_dim == 3:
         keypoint_scores = kpts[:, :, 2].sigmoid()
     else:
