@@ -2,8 +2,9 @@
 """Test helpers around the Ultralytics reference (AGPL, test-only; the package never imports it)."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Tuple
+from typing import Dict, Tuple
 
 import torch
 from torch import nn
@@ -12,7 +13,7 @@ from torch import nn
 def build_ultralytics_pose(version: str, scale: str, nc: int = 1, kpt_shape: Tuple[int, int] = (17, 3)) -> nn.Module:
     """An Ultralytics PoseModel built from the yaml shipped in its wheel, in eval mode."""
     from ultralytics.nn.tasks import PoseModel
-    stem = 'yolov8' if version == 'v8' else 'yolo11'
+    stem = {'v8': 'yolov8', '11': 'yolo11', '26': 'yolo26'}[version]
     model = PoseModel(f'{stem}{scale}-pose.yaml', nc=nc, data_kpt_shape=tuple(kpt_shape), verbose=False)
     return model.eval()
 
@@ -46,3 +47,31 @@ def ultralytics_raw(model: nn.Module, x: torch.Tensor):
     with torch.no_grad():
         y, preds = model(x)
     return y, preds
+
+
+_POSE26_BRANCHES = {'cv2': 'box_branch', 'cv3': 'cls_branch', 'cv4': 'kpt_trunk', 'cv4_kpts': 'kpt_pred',
+                    'cv4_sigma': 'kpt_sigma'}
+
+
+def pose26_head_state(head: nn.Module) -> Dict[str, torch.Tensor]:
+    """An Ultralytics Pose26 layer's state dict under our YOLO26PoseHead names (for head-level parity tests)."""
+    out = {}
+    for key, value in head.state_dict().items():
+        m = re.match(r'(one2one_)?(cv2|cv3|cv4_kpts|cv4_sigma|cv4)\.(.*)', key)
+        if m:
+            branch = 'one2one' if m.group(1) else 'one2many'
+            out[f'head_module.{branch}.{_POSE26_BRANCHES[m.group(2)]}.{m.group(3)}'] = value
+        elif key.startswith('flow_model.'):
+            out['flow.' + key[len('flow_model.'):]] = value
+        else:
+            raise KeyError(f'unexpected Pose26 key {key}')
+    return out
+
+
+def ours_to_pose26_name(name: str) -> str:
+    """Inverse of :func:`pose26_head_state` for one parameter name."""
+    if name.startswith('flow.'):
+        return 'flow_model.' + name[len('flow.'):]
+    _, branch, part, rest = name.split('.', 3)
+    ul = {v: k for k, v in _POSE26_BRANCHES.items()}[part]
+    return ('one2one_' if branch == 'one2one' else '') + ul + '.' + rest
