@@ -52,4 +52,4 @@ custom_hooks = [
     dict(type='EMAHook', ema_type='YOLORampEMA', decay=0.9999, tau=20.0, update_buffers=True, priority=49),
 ]
 default_hooks = dict(logger=dict(type='LoggerHook', interval=1),
-                     checkpoint=dict(type='CheckpointHook', interval=5, max_keep_ckpts=2))
+                     checkpoint=dict(type='AtomicCheckpointHook', interval=5, max_keep_ckpts=2))

@@ -79,5 +79,5 @@ custom_hooks = [
          priority=49),
 ]
 default_hooks = dict(logger=dict(type='LoggerHook', interval=1),
-                     checkpoint=dict(type='CheckpointHook', interval=5, max_keep_ckpts=2))
+                     checkpoint=dict(type='AtomicCheckpointHook', interval=5, max_keep_ckpts=2))
 auto_scale_lr = dict(enable=False)

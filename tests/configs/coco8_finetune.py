@@ -20,4 +20,4 @@ custom_hooks = [
     dict(type='YOLOLrMomentumHook', warmup_epochs=0.0, lrf=1.0),
     dict(type='EMAHook', ema_type='YOLORampEMA', decay=0.9999, tau=2.0, update_buffers=True, priority=49),
 ]
-default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=4, max_keep_ckpts=1))
+default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook', interval=4, max_keep_ckpts=1))

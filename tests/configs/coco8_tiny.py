@@ -39,5 +39,5 @@ custom_hooks = [
     dict(type='CloseMosaicHook', close_mosaic=1, new_train_pipeline=plain_pipeline),
     dict(type='EMAHook', ema_type='YOLORampEMA', decay=0.9999, tau=20.0, update_buffers=True, priority=49),
 ]
-default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=1, by_epoch=True, max_keep_ckpts=5),
+default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook', interval=1, by_epoch=True, max_keep_ckpts=5),
                      logger=dict(type='LoggerHook', interval=1))

@@ -68,4 +68,4 @@ custom_hooks = [
     dict(type='EMAHook', ema_type='YOLORampEMA', decay=0.9999, tau=200.0, update_buffers=True, priority=49),
 ]
 default_hooks = dict(logger=dict(type='LoggerHook', interval=5),
-                     checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=2))
+                     checkpoint=dict(type='AtomicCheckpointHook', interval=10, max_keep_ckpts=2))

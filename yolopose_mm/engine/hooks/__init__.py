@@ -1,6 +1,7 @@
 # Copyright (c) yolopose_mm contributors. Licensed under the Apache License 2.0.
+from .atomic_checkpoint_hook import AtomicCheckpointHook
 from .close_mosaic_hook import CloseMosaicHook
 from .dataset_meta_hook import DatasetMetaToHeadHook
 from .yolo_lr_hook import YOLOLrMomentumHook
 
-__all__ = ['CloseMosaicHook', 'DatasetMetaToHeadHook', 'YOLOLrMomentumHook']
+__all__ = ['AtomicCheckpointHook', 'CloseMosaicHook', 'DatasetMetaToHeadHook', 'YOLOLrMomentumHook']
