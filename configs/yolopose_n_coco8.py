@@ -43,13 +43,16 @@ train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 # A handful of images: AdamW as Ultralytics' optimizer='auto' picks for short runs, short warmup.
-optim_wrapper = dict(optimizer=dict(_delete_=True, type='AdamW', lr=0.002, betas=(0.9, 0.999), weight_decay=5e-4))
+# 4 images: accumulating gradients to Ultralytics' nominal 64 images would leave a handful of optimizer steps per
+# run, so this demo steps every iteration with unscaled weight decay (nominal_batch=None; losses still x world size).
+optim_wrapper = dict(nominal_batch=None,
+                     optimizer=dict(_delete_=True, type='AdamW', lr=0.002, betas=(0.9, 0.999), weight_decay=5e-4))
 custom_hooks = [
     dict(type='DatasetMetaToHeadHook'),
     dict(type='YOLOLrMomentumHook', warmup_epochs=1.0, warmup_min_iters=4, warmup_bias_lr=0.0, lrf=0.01),
     dict(type='CloseMosaicHook', close_mosaic=close_mosaic_epochs,
          new_train_pipeline={{_base_.train_pipeline_no_mosaic}}),
-    dict(type='EMAHook', ema_type='YOLORampEMA', decay=0.9999, tau=20.0, update_buffers=True, priority=49),
+    dict(type='YOLOEMAHook', ema_type='YOLORampEMA', decay=0.9999, tau=20.0, update_buffers=True, priority=49),
 ]
 default_hooks = dict(logger=dict(type='LoggerHook', interval=1),
                      checkpoint=dict(type='AtomicCheckpointHook', interval=5, max_keep_ckpts=2))

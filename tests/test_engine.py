@@ -38,9 +38,13 @@ def test_optimizer_groups():
         YOLOOptimWrapperConstructor(dict(optimizer=dict(type='SGD', lr=0.1)), dict(norm_decay_mult=0))
 
 
+class _Loader(list):
+    batch_size = 16
+
+
 def _runner(wrapper, it, epoch, iters_per_epoch=50, max_epochs=10):
     return SimpleNamespace(optim_wrapper=wrapper, iter=it, epoch=epoch, max_epochs=max_epochs,
-                           train_dataloader=[None] * iters_per_epoch)
+                           train_dataloader=_Loader([None] * iters_per_epoch))
 
 
 def test_lr_momentum_schedule():

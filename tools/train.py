@@ -2,7 +2,7 @@
 # Copyright (c) yolopose_mm contributors. Licensed under the Apache License 2.0.
 """Train a pose model with an mmengine Runner (mmpose style).
 
-    python tools/train.py configs/yolopose_n_coco8.py [--work-dir DIR] [--resume [CKPT]] [--amp]
+    python tools/train.py configs/yolopose_n_coco8.py [--work-dir DIR] [--resume [CKPT]] [--amp [fp16|bf16]]
         [--cfg-options key=value ...] [--launcher none|pytorch|slurm]
 
 Distributed: tools/dist_train.sh CONFIG GPUS [args] (torchrun; NCCL on GPU, gloo on CPU).
@@ -24,7 +24,9 @@ def parse_args(argv=None):
     parser.add_argument('--work-dir', help='where logs and checkpoints go (default ./work_dirs/CONFIG_NAME)')
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
                         help='resume from CKPT, or from the latest checkpoint in the work dir when no path is given')
-    parser.add_argument('--amp', action='store_true', help='mixed-precision training (needs a GPU)')
+    parser.add_argument('--amp', nargs='?', const='fp16', choices=['fp16', 'bf16'],
+                        help='mixed precision: fp16 (the default when given without a value; with loss scaling) or '
+                             'bf16 (no scaling). The loss always computes in fp32. CPU too with the YOLO wrapper')
     parser.add_argument('--load-from', help='initialise weights from this checkpoint (fine-tuning)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override settings, e.g. train_cfg.max_epochs=3 train_dataloader.batch_size=8')
@@ -34,6 +36,28 @@ def parse_args(argv=None):
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
+
+
+def set_amp(cfg, amp: str) -> None:
+    """Switch the config's optimizer wrapper to its mixed-precision variant (fp16 with dynamic loss scaling, or
+    bf16). Our YOLO wrappers run on CUDA and CPU; mmengine's ``AmpOptimWrapper`` (for other wrappers) needs a GPU."""
+    import torch
+    dtype = {'fp16': 'float16', 'bf16': 'bfloat16'}[amp]
+    wrapper = cfg.optim_wrapper
+    kind = wrapper.get('type', 'OptimWrapper')
+    if kind in ('YOLOOptimWrapper', 'YOLOAmpOptimWrapper'):
+        wrapper.type = 'YOLOAmpOptimWrapper'
+    elif kind in ('OptimWrapper', 'AmpOptimWrapper'):
+        if not torch.cuda.is_available():
+            sys.exit(f"error: --amp with optim_wrapper.type='{kind}' uses mmengine's AmpOptimWrapper, which needs a "
+                     "CUDA GPU; set optim_wrapper.type='YOLOAmpOptimWrapper' (runs on CPU too) or train without --amp")
+        wrapper.type = 'AmpOptimWrapper'
+    else:
+        sys.exit(f"error: --amp does not know how to add mixed precision to optim_wrapper.type='{kind}'; use "
+                 "'YOLOOptimWrapper' or 'OptimWrapper'")
+    wrapper.dtype = dtype
+    if dtype == 'float16':
+        wrapper.setdefault('loss_scale', 'dynamic')
 
 
 def build_cfg(args):
@@ -50,10 +74,7 @@ def build_cfg(args):
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
     if args.amp:
-        if not torch.cuda.is_available():
-            sys.exit('error: --amp needs a CUDA GPU (mixed precision is not used for CPU training)')
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+        set_amp(cfg, args.amp)
     if args.resume == 'auto':
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:

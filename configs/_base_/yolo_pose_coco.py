@@ -15,7 +15,8 @@ model = dict(
         bgr_to_rgb=True,
         pad_size_divisor=32,
         # padding happens after normalisation: 114 / 255 is YOLO's grey letterbox colour.
-        pad_value=114 / 255),
+        pad_value=114 / 255,
+        non_blocking=True),  # asynchronous host-to-GPU copies of images and targets (with pinned memory)
     backbone=dict(type='YOLOBackbone', version='11', scale='n'),
     neck=dict(type='YOLOPAFPN', version='11', scale='n'),
     head=dict(
@@ -63,7 +64,8 @@ test_cfg = dict()
 # Training recipe (Ultralytics defaults): mosaic + random affine + HSV + flip, close mosaic for the last 10 epochs,
 # SGD (momentum 0.937, nesterov, lr 0.01, wd 5e-4 on weights only), 3 warmup epochs with bias lr from 0.1, linear
 # decay to lr x 0.01, EMA with the 2000-update ramp, grad-norm clipping at 10. Loss terms are multiplied by the
-# per-GPU batch size, as Ultralytics does.
+# per-GPU batch size and the world size, gradients are summed to a nominal batch of 64 images per optimizer step
+# and weight decay is scaled by total batch x accumulate / 64, as Ultralytics does (YOLOOptimWrapper).
 # ---------------------------------------------------------------------------------------------------------
 max_epochs = 600
 close_mosaic_epochs = 10
@@ -101,7 +103,8 @@ train_dataloader = dict(
 
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=10)
 optim_wrapper = dict(
-    type='OptimWrapper',
+    type='YOLOOptimWrapper',  # tools/train.py --amp [fp16|bf16] switches it to YOLOAmpOptimWrapper
+    nominal_batch=64,
     constructor='YOLOOptimWrapperConstructor',
     optimizer=dict(type='SGD', lr=0.01, momentum=0.937, nesterov=True, weight_decay=5e-4),
     clip_grad=dict(max_norm=10.0))
@@ -110,6 +113,7 @@ custom_hooks = [
     dict(type='DatasetMetaToHeadHook'),
     dict(type='YOLOLrMomentumHook', warmup_epochs=3.0, warmup_bias_lr=0.1, warmup_momentum=0.8, lrf=0.01),
     dict(type='CloseMosaicHook', close_mosaic=close_mosaic_epochs, new_train_pipeline=train_pipeline_no_mosaic),
-    dict(type='EMAHook', ema_type='YOLORampEMA', decay=0.9999, tau=2000.0, update_buffers=True, priority=49),
+    dict(type='YOLOEMAHook', ema_type='YOLORampEMA', decay=0.9999, tau=2000.0, update_buffers=True, priority=49),
 ]
 randomness = dict(seed=0)
+env_cfg = dict(cudnn_benchmark=True)  # fixed 640x640 training batches: let cuDNN pick the fastest kernels once

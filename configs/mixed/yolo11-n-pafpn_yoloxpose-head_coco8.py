@@ -34,6 +34,8 @@ model = dict(
         loss_vis=dict(type='BCELoss', use_target_weight=True, reduction='mean', loss_weight=1.0),
         loss_bbox_aux=dict(type='L1Loss', reduction='sum', loss_weight=1.0)),
     test_cfg=dict(score_thr=0.01, nms_thr=0.65))
+# mmpose's YOLOXPoseHead normalises its losses itself (no per-GPU-batch sum): no world-size multiplication
+optim_wrapper = dict(scale_by_world_size=False)
 # YOLOXPoseHead gets its sigmas from loss_oks.metainfo, not from the dataset: DatasetMetaToHeadHook is ours only.
 custom_hooks = [
     dict(type='YOLOLrMomentumHook', warmup_epochs=1.0, warmup_min_iters=4, warmup_bias_lr=0.0, lrf=0.01),

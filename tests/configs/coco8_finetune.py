@@ -18,6 +18,6 @@ optim_wrapper = dict(optimizer=dict(lr=0.0001))
 custom_hooks = [
     dict(type='DatasetMetaToHeadHook'),
     dict(type='YOLOLrMomentumHook', warmup_epochs=0.0, lrf=1.0),
-    dict(type='EMAHook', ema_type='YOLORampEMA', decay=0.9999, tau=2.0, update_buffers=True, priority=49),
+    dict(type='YOLOEMAHook', ema_type='YOLORampEMA', decay=0.9999, tau=2.0, update_buffers=True, priority=49),
 ]
 default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook', interval=4, max_keep_ckpts=1))

@@ -37,7 +37,7 @@ custom_hooks = [
     dict(type='DatasetMetaToHeadHook'),
     dict(type='YOLOLrMomentumHook', warmup_epochs=1.0, warmup_min_iters=2, warmup_bias_lr=0.0, lrf=0.01),
     dict(type='CloseMosaicHook', close_mosaic=1, new_train_pipeline=plain_pipeline),
-    dict(type='EMAHook', ema_type='YOLORampEMA', decay=0.9999, tau=20.0, update_buffers=True, priority=49),
+    dict(type='YOLOEMAHook', ema_type='YOLORampEMA', decay=0.9999, tau=20.0, update_buffers=True, priority=49),
 ]
 default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook', interval=1, by_epoch=True, max_keep_ckpts=5),
                      logger=dict(type='LoggerHook', interval=1))

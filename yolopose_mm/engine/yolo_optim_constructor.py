@@ -15,7 +15,8 @@ class YOLOOptimWrapperConstructor(DefaultOptimWrapperConstructor):
 
     Biases and normalisation weights get no weight decay; the bias group is marked ``is_bias`` for the warmup of
     :class:`~yolopose_mm.engine.hooks.YOLOLrMomentumHook`. Every group records ``initial_lr`` (and
-    ``initial_momentum``) so the schedule can be recomputed exactly after a resume. Frozen parameters are left out.
+    ``initial_momentum``, ``initial_weight_decay``) so the schedule can be recomputed exactly after a resume. Frozen
+    parameters are left out.
     """
 
     def __init__(self, optim_wrapper_cfg: dict, paramwise_cfg: Optional[dict] = None) -> None:
@@ -51,6 +52,7 @@ class YOLOOptimWrapperConstructor(DefaultOptimWrapperConstructor):
         optimizer = OPTIMIZERS.build(opt_cfg)
         for group in optimizer.param_groups:
             group['initial_lr'] = group['lr']
+            group['initial_weight_decay'] = group.get('weight_decay', 0.0)  # scaled by the nominal batch later
             if 'momentum' in group:
                 group['initial_momentum'] = group['momentum']
             elif 'betas' in group:

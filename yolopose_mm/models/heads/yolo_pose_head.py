@@ -11,6 +11,7 @@ from mmpose.utils.typing import ConfigType, Features, OptConfigType, OptSampleLi
 from ..arch_tables import get_family, neck_out_channels
 from ..utils.decode import DecodedPose, decode_predictions
 from ..utils.nms import filter_and_nms
+from ..utils.precision import autocast_off, float32_fields
 from .yolo_head_base import YOLOHeadBase, pose_instances
 from .yolo_head_base import clip_to_image as _clip_to_image  # noqa: F401  (kept for importers of this name)
 from .yolo_pose_head_module import RawHeadOutputs, YOLOPoseHeadModule
@@ -102,7 +103,8 @@ class YOLOPoseHead(YOLOHeadBase):
             raise ValueError('YOLOPoseHead does not support flip_test; set model.test_cfg.flip_test=False')
         raw = self.forward(feats)
         self._check_strides(raw.featmap_sizes, batch_data_samples)
-        decoded = self.decode(raw)
+        with autocast_off(raw.box_logits.device):  # decode in fp32 whatever dtype the network ran in
+            decoded = self.decode(float32_fields(raw))
         results = []
         for i in range(decoded.bboxes.shape[0]):
             meta = batch_data_samples[i].metainfo if batch_data_samples is not None else {}
@@ -130,7 +132,7 @@ class YOLOPoseHead(YOLOHeadBase):
         device = raw.box_logits.device
         sigmas = self._loss_sigmas(device)
         self._check_strides(raw.featmap_sizes, batch_data_samples)
-        priors = self.priors(raw.featmap_sizes, raw.box_logits.dtype, device)
+        priors = self.priors(raw.featmap_sizes, torch.float32, device)  # the loss runs in fp32 (AMP included)
         targets = targets_from_samples(batch_data_samples, self.num_keypoints, device)
         return yolo_pose_loss(raw, priors, targets, sigmas, self.assigner, self.reg_max,
                               self.keypoint_dim, self.gains, self.head_module.dfl_bins)

@@ -12,6 +12,7 @@ from ..losses import (box_side_targets, complete_iou, keypoint_oks_loss, keypoin
                       side_distribution_loss)
 from ..task_modules import BatchTaskAlignedAssigner
 from ..utils.decode import Priors, box_distances, decode_boxes_grid, decode_keypoints_grid
+from ..utils.precision import autocast_off, float32_fields
 from .yolo_pose_head_module import RawHeadOutputs
 
 
@@ -88,10 +89,20 @@ def yolo_pose_loss(raw: RawHeadOutputs, priors: Priors, targets: PoseTargets, si
         bins: (reg_max,) box-distribution bin values (default 0..reg_max-1).
 
     Returns:
-        ``loss_box``, ``loss_dfl``, ``loss_cls``, ``loss_pose``, ``loss_kobj``: already weighted (and multiplied by
-        the batch size when ``gains.scale_by_batch``). Every head branch stays in the graph even without people, so
-        distributed training never sees unused parameters.
+        ``loss_box``, ``loss_dfl``, ``loss_cls``, ``loss_pose``, ``loss_kobj``: float32 scalars, already weighted
+        (and multiplied by the per-GPU batch size when ``gains.scale_by_batch``; the optimizer wrapper multiplies
+        by the world size). Every head branch stays in the graph even without people, so distributed training
+        never sees unused parameters. Whatever dtype the network ran in (``torch.autocast`` fp16 / bf16), the loss
+        is computed in fp32 with autocast off.
     """
+    with autocast_off(raw.box_logits.device):
+        return _yolo_pose_loss_fp32(float32_fields(raw), float32_fields(priors), targets, sigmas.float(), assigner,
+                                    reg_max, keypoint_dim, gains, None if bins is None else bins.float())
+
+
+def _yolo_pose_loss_fp32(raw: RawHeadOutputs, priors: Priors, targets: PoseTargets, sigmas: torch.Tensor,
+                         assigner: BatchTaskAlignedAssigner, reg_max: int, keypoint_dim: int, gains: LossGains,
+                         bins: Optional[torch.Tensor]) -> Dict[str, torch.Tensor]:
     b, _, n = raw.box_logits.shape
     points, strides = priors.points, priors.strides  # (N, 2) grid units, (N, 1)
     cls_logits = raw.cls_logits.transpose(1, 2)  # (B, N, C)

@@ -8,6 +8,7 @@ import torch
 from mmpose.registry import TASK_UTILS
 
 from ..losses.box_losses import complete_iou
+from ..utils.precision import autocast_off
 
 
 class AssignResult(NamedTuple):
@@ -78,8 +79,17 @@ class BatchTaskAlignedAssigner:
             **extra: passed to :meth:`_candidates` and :meth:`_pair_overlaps` (subclasses' extra inputs).
 
         Returns:
-            :class:`AssignResult`.
+            :class:`AssignResult` (float32 boxes and scores).
+
+        The assignment always runs in float32 (with autocast off): under mixed precision ``pred_scores`` and
+        ``pred_bboxes`` may be fp16 / bf16, where ``eps`` would round to 0 and padded rows would give 0 / 0.
         """
+        with autocast_off(pred_scores.device):
+            return self._assign(pred_scores.float(), pred_bboxes.float(), points.float(), gt_labels,
+                                gt_bboxes.float(), gt_valid)
+
+    def _assign(self, pred_scores: torch.Tensor, pred_bboxes: torch.Tensor, points: torch.Tensor,
+                gt_labels: torch.Tensor, gt_bboxes: torch.Tensor, gt_valid: torch.Tensor) -> AssignResult:
         b, n, c = pred_scores.shape
         m = gt_bboxes.shape[1]
         if m == 0:
