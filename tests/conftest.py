@@ -23,6 +23,20 @@ if str(REPO) not in sys.path:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line('markers', 'slow: end-to-end tests that take more than a few seconds')
+    config.addinivalue_line('markers', 'gpu: needs a CUDA GPU (skipped with the reason when CUDA is absent)')
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items) -> None:
+    gpu_items = [item for item in items if 'gpu' in item.keywords]
+    if not gpu_items:
+        return
+    import torch
+    if torch.cuda.is_available():
+        return
+    reason = ('needs a CUDA GPU: torch.cuda.is_available() is False '
+              f'(torch {torch.__version__}, built for CUDA {torch.version.cuda})')
+    for item in gpu_items:
+        item.add_marker(pytest.mark.skip(reason=reason))
 
 
 @pytest.fixture(scope='session')
