@@ -84,12 +84,15 @@ class BatchTaskAlignedAssigner:
         The assignment always runs in float32 (with autocast off): under mixed precision ``pred_scores`` and
         ``pred_bboxes`` may be fp16 / bf16, where ``eps`` would round to 0 and padded rows would give 0 / 0.
         """
+        extra = {k: v.float() if isinstance(v, torch.Tensor) and v.is_floating_point() else v
+                 for k, v in extra.items()}
         with autocast_off(pred_scores.device):
             return self._assign(pred_scores.float(), pred_bboxes.float(), points.float(), gt_labels,
-                                gt_bboxes.float(), gt_valid)
+                                gt_bboxes.float(), gt_valid, **extra)
 
     def _assign(self, pred_scores: torch.Tensor, pred_bboxes: torch.Tensor, points: torch.Tensor,
-                gt_labels: torch.Tensor, gt_bboxes: torch.Tensor, gt_valid: torch.Tensor) -> AssignResult:
+                gt_labels: torch.Tensor, gt_bboxes: torch.Tensor, gt_valid: torch.Tensor,
+                **extra) -> AssignResult:
         b, n, c = pred_scores.shape
         m = gt_bboxes.shape[1]
         if m == 0:
