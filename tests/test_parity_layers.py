@@ -13,7 +13,7 @@ from torch import nn
 from ultralytics_reference import randomize_batchnorm
 from yolopose_mm.converters.safe_pickle import safe_load_checkpoint
 from yolopose_mm.converters.ultralytics_ckpt import _renamed_tensors
-from yolopose_mm.models.layers import C2PSA, SPPF, C2f, C3k2, ConvBNAct, DWConv
+from yolopose_mm.models.layers import C2, C2PSA, SPPF, A2C2f, C2f, C3k2, ConvBNAct, DWConv
 
 
 def _legacy_sppf(m: nn.Module) -> nn.Module:
@@ -33,10 +33,17 @@ def _pairs():
         ('C3k2-c3k', ub.C3k2(32, 32, 2, True), C3k2(32, 32, 2, True), 32),
         ('SPPF', _legacy_sppf(ub.SPPF(32, 32, 5)), SPPF(32, 32, 5), 32),
         ('C2PSA', ub.C2PSA(256, 256, 2), C2PSA(256, 256, 2), 256),
+        ('C2', ub.C2(32, 48, 2, False), C2(32, 48, 2, False), 32),
+        # two heads, four areas of 20 positions, scaled residual (the l / x variant)
+        ('A2C2f', ub.A2C2f(128, 128, 2, True, 4, True, 1.2), A2C2f(128, 128, 2, True, 4, True, 1.2), 128),
+        ('A2C2f-global', ub.A2C2f(64, 64, 1, True, 1), A2C2f(64, 64, 1, True, 1), 64),
+        ('A2C2f-c3k', ub.A2C2f(48, 64, 2, False, -1), A2C2f(48, 64, 2, False, -1), 48),
+        ('SPPF-yolo26', ub.SPPF(32, 32, 5, 3, True), SPPF(32, 32, 5, 3, True, reduce_act=False), 32),
+        ('C3k2-attention', ub.C3k2(128, 128, 1, True, 0.5, True), C3k2(128, 128, 1, True, 0.5, attention=True), 128),
     ]
 
 
-@pytest.mark.parametrize('index', range(7))
+@pytest.mark.parametrize('index', range(13))
 def test_block_matches_ultralytics(index, tmp_path, ultralytics):
     name, ref, ours, cin = _pairs()[index]
     ref = randomize_batchnorm(ref, seed=index).eval()
@@ -66,3 +73,17 @@ def test_attention_is_exercised(ultralytics):
         b = block(x)
     assert ((a - b).abs().max() / a.abs().max()).item() > 1e-4
     assert isinstance(block.blocks[0].attn.qkv, nn.Module)
+
+
+def test_area_attention_is_exercised(ultralytics):
+    """Area attention differs from global attention on the same weights, so the A2C2f checks see the areas."""
+    block = A2C2f(64, 64, 1, True, 4).eval()
+    randomize_batchnorm(block)
+    x = torch.randn(1, 64, 8, 10, generator=torch.Generator().manual_seed(0)) * 4
+    with torch.no_grad():
+        a = block(x)
+        for m in block.modules():
+            if hasattr(m, 'area'):
+                m.area = 1
+        b = block(x)
+    assert ((a - b).abs().max() / a.abs().max()).item() > 1e-3

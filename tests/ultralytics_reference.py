@@ -13,8 +13,9 @@ from torch import nn
 def build_ultralytics_pose(version: str, scale: str, nc: int = 1, kpt_shape: Tuple[int, int] = (17, 3)) -> nn.Module:
     """An Ultralytics PoseModel built from the yaml shipped in its wheel, in eval mode."""
     from ultralytics.nn.tasks import PoseModel
-    stem = {'v8': 'yolov8', '11': 'yolo11', '26': 'yolo26'}[version]
-    model = PoseModel(f'{stem}{scale}-pose.yaml', nc=nc, data_kpt_shape=tuple(kpt_shape), verbose=False)
+    yaml = {'v8': 'yolov8{}-pose.yaml', '11': 'yolo11{}-pose.yaml', 'v8-p6': 'yolov8{}-pose-p6.yaml',
+            '12': 'yolo12{}-pose.yaml', '26': 'yolo26{}-pose.yaml'}[version].format(scale)
+    model = PoseModel(yaml, nc=nc, data_kpt_shape=tuple(kpt_shape), verbose=False)
     return model.eval()
 
 

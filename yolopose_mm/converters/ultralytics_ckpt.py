@@ -1,9 +1,11 @@
 # Copyright (c) yolopose_mm contributors. Licensed under the Apache License 2.0.
-"""Convert an Ultralytics YOLOv8-pose / YOLO11-pose checkpoint to a yolopose_mm (mmengine) checkpoint.
+"""Convert an Ultralytics YOLOv8-pose(-p6) / YOLO11-pose / YOLO12-pose checkpoint to a yolopose_mm checkpoint.
 
 The file is read with :func:`~.safe_pickle.safe_load_checkpoint`: no Ultralytics install is needed and no code
-from the pickle runs. Names are mapped declaratively: a table gives the destination of each top-level Ultralytics
-layer, and a second table renames children by the Ultralytics class that owns them.
+from the pickle runs. Names are mapped declaratively: the architecture table of each family gives the sequence of
+top-level Ultralytics layers (block kinds are named after the modules they correspond to) and the destination of
+each, and a second table renames children by the Ultralytics class that owns them. A checkpoint's family is the
+one whose layer sequence it has.
 """
 from __future__ import annotations
 
@@ -18,20 +20,47 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 import torch
 from torch import nn
 
-from ..models.arch_tables import get_family, scaled_channels
+from ..models.arch_tables import FAMILIES, get_family, scaled_channels
 from .safe_pickle import InertRecord, iter_module_records, record_tensors, safe_load_checkpoint
 
-# Destination of each top-level Ultralytics layer (None: a layer without parameters: Upsample / Concat).
-_V11_LAYERS = ('backbone.stem', 'backbone.stage1.0', 'backbone.stage1.1', 'backbone.stage2.0', 'backbone.stage2.1',
-               'backbone.stage3.0', 'backbone.stage3.1', 'backbone.stage4.0', 'backbone.stage4.1',
-               'backbone.stage4.2', 'backbone.stage4.3', None, None, 'neck.top_down_blocks.0', None, None,
-               'neck.top_down_blocks.1', 'neck.downsample_convs.0', None, 'neck.bottom_up_blocks.0',
-               'neck.downsample_convs.1', None, 'neck.bottom_up_blocks.1', 'head.head_module')
-_V8_LAYERS = _V11_LAYERS[:10] + _V11_LAYERS[11:]
-LAYER_MAP: Mapping[str, Tuple[Optional[str], ...]] = MappingProxyType({'11': _V11_LAYERS, 'v8': _V8_LAYERS})
+# Ultralytics class of each family's head layer.
+_HEAD_LAYER: Mapping[str, str] = MappingProxyType({})
+_DEFAULT_HEAD_LAYER = 'Pose'
+
+
+def ultralytics_layers(version: str) -> Tuple[Tuple[str, Optional[str]], ...]:
+    """(Ultralytics class name, our destination) of every top-level layer of a family, in order.
+
+    Destination None: a layer without parameters (Upsample / Concat).
+    """
+    family, _ = get_family(version, 'n')
+    rows: List[Tuple[str, Optional[str]]] = [('Conv', 'backbone.stem')]
+    for i, stage in enumerate(family.stages, start=1):
+        rows.append(('Conv', f'backbone.stage{i}.0'))
+        rows += [(b.kind, f'backbone.stage{i}.{j}') for j, b in enumerate(stage.blocks, start=1)]
+    for j, b in enumerate(family.top_down):
+        rows += [('Upsample', None), ('Concat', None), (b.kind, f'neck.top_down_blocks.{j}')]
+    for j, b in enumerate(family.bottom_up):
+        rows += [('Conv', f'neck.downsample_convs.{j}'), ('Concat', None), (b.kind, f'neck.bottom_up_blocks.{j}')]
+    rows.append((_HEAD_LAYER.get(version, _DEFAULT_HEAD_LAYER), 'head.head_module'))
+    return tuple(rows)
+
+
+# Destination of each top-level Ultralytics layer, per family.
+LAYER_MAP: Mapping[str, Tuple[Optional[str], ...]] = MappingProxyType(
+    {v: tuple(dest for _, dest in ultralytics_layers(v)) for v in FAMILIES})
+_LAYER_KINDS: Mapping[str, Tuple[str, ...]] = MappingProxyType(
+    {v: tuple(kind for kind, _ in ultralytics_layers(v)) for v in FAMILIES})
+_CONFIGS: Mapping[str, str] = MappingProxyType({
+    'v8': 'configs/yolov8_pose/yolov8-pose-{}_8xb16-500e_coco-640x640.py',
+    'v8-p6': 'configs/yolov8_pose/yolov8-pose-p6-{}_8xb16-500e_coco-1280x1280.py',
+    '11': 'configs/yolo11_pose/yolo11-pose-{}_8xb16-600e_coco-640x640.py',
+    '12': 'configs/yolo12_pose/yolo12-pose-{}_8xb16-600e_coco-640x640.py',
+})
 
 # Child renames by owning Ultralytics class (None: drop the child; it holds only fixed, derived weights).
 CHILD_RENAMES: Mapping[str, Mapping[str, Optional[str]]] = MappingProxyType({
+    'C2': {'cv1': 'pre_conv', 'cv2': 'post_conv', 'm': 'blocks'},
     'C2f': {'cv1': 'pre_conv', 'cv2': 'post_conv', 'm': 'blocks'},
     'C3k2': {'cv1': 'pre_conv', 'cv2': 'post_conv', 'm': 'blocks'},
     'C3k': {'cv1': 'main_conv', 'cv2': 'short_conv', 'cv3': 'final_conv', 'm': 'blocks'},
@@ -39,6 +68,9 @@ CHILD_RENAMES: Mapping[str, Mapping[str, Optional[str]]] = MappingProxyType({
     'SPPF': {'cv1': 'reduce_conv', 'cv2': 'fuse_conv'},
     'C2PSA': {'cv1': 'pre_conv', 'cv2': 'post_conv', 'm': 'blocks'},
     'Attention': {'pe': 'pos_enc'},
+    'A2C2f': {'cv1': 'pre_conv', 'cv2': 'post_conv', 'm': 'blocks'},
+    'ABlock': {'mlp': 'ffn'},
+    'AAttn': {'pe': 'pos_enc'},
     'Pose': {'cv2': 'box_branch', 'cv3': 'cls_branch', 'cv4': 'kpt_branch', 'dfl': None},
 })
 _PARAM_FREE = ('Upsample', 'Concat')
@@ -79,9 +111,7 @@ class DetectedArch:
     @property
     def config_name(self) -> str:
         """The yolopose_mm config matching this architecture (relative to the repository root)."""
-        if self.version == '11':
-            return f'configs/yolo11_pose/yolo11-pose-{self.scale}_8xb16-600e_coco-640x640.py'
-        return f'configs/yolov8_pose/yolov8-pose-{self.scale}_8xb16-500e_coco-640x640.py'
+        return _CONFIGS[self.version].format(self.scale)
 
 
 def build_pose_network(arch: DetectedArch) -> nn.Module:
@@ -105,18 +135,17 @@ def _top_layers(model: InertRecord) -> List[InertRecord]:
 
 
 def _detect_version(layers: List[InertRecord]) -> str:
-    kinds = [layer.record_name for layer in layers]
-    if kinds[-1:] != ['Pose']:
+    kinds = tuple(layer.record_name for layer in layers)
+    heads = {_HEAD_LAYER.get(v, _DEFAULT_HEAD_LAYER) for v in FAMILIES}
+    if not kinds or kinds[-1] not in heads:
         raise ConversionError(f'the last layer is {kinds[-1] if kinds else "missing"}, not Pose: only YOLO pose '
                               'models can be converted')
-    for version, table in LAYER_MAP.items():
-        if len(table) != len(layers):
-            continue
-        block = 'C3k2' if version == '11' else 'C2f'
-        if kinds.count(block) >= 4 and (version != '11' or 'C2PSA' in kinds):
+    for version, expected in _LAYER_KINDS.items():
+        if kinds == expected:
             return version
     raise ConversionError(f'unknown layer layout ({len(layers)} layers: {", ".join(kinds)}); supported: '
-                          'YOLOv8-pose (C2f) and YOLO11-pose (C3k2 + C2PSA) with P3-P5 outputs')
+                          'YOLOv8-pose (C2f), YOLOv8-pose-p6 (C2f + C2, P3-P6), YOLO11-pose (C3k2 + C2PSA) and '
+                          'YOLO12-pose (C3k2 + A2C2f)')
 
 
 def _renamed_tensors(layer: InertRecord, prefix: str) -> Dict[str, torch.Tensor]:

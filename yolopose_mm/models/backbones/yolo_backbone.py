@@ -1,5 +1,5 @@
 # Copyright (c) yolopose_mm contributors. Licensed under the Apache License 2.0.
-"""The YOLOv8 / YOLO11 backbone, built from the immutable tables in :mod:`..arch_tables`."""
+"""The YOLO backbone (YOLOv8, YOLOv8-P6, YOLO11, YOLO12), built from the immutable tables in :mod:`..arch_tables`."""
 from __future__ import annotations
 
 from typing import Optional, Sequence, Tuple, Union
@@ -9,23 +9,25 @@ from mmengine.model import BaseModule
 from mmpose.registry import MODELS
 from torch import nn
 
-from ..arch_tables import get_family, normalize_version, scaled_channels, scaled_repeats
-from ..layers import C2PSA, SPPF, ConvBNAct
-from ..utils.block_factory import make_csp_block
+from ..arch_tables import get_family, normalize_version, scaled_channels
+from ..layers import ConvBNAct
+from ..utils.block_factory import make_block
 
 
 @MODELS.register_module()
 class YOLOBackbone(BaseModule):
-    """CSP-Darknet backbone of YOLOv8 (C2f) and YOLO11 (C3k2 + C2PSA).
+    """CSP-Darknet backbone of the YOLO pose families, driven by the family's table.
 
-    Layout: ``stem`` (stride 2), ``stage1`` .. ``stage4`` (each a stride-2 ConvBNAct and a CSP block; stage4
-    also holds SPPF and, for YOLO11, C2PSA).
+    Layout: ``stem`` (stride 2), then ``stage1`` .. ``stageS`` (S = 4, or 5 for P6 families), each a stride-2
+    ConvBNAct followed by the stage's blocks (C2f / C3k2 / A2C2f, and on the last stage SPPF and C2PSA where the
+    family has them). Stage i has stride 2 ** (i + 1).
 
     Args:
-        version: 'v8' or '11'.
+        version: 'v8', '11', 'v8-p6' or '12'.
         scale: 'n', 's', 'm', 'l' or 'x'.
         in_channels: Input image channels.
-        out_indices: Which stages to return (1..4 have strides 4, 8, 16, 32). Default P3, P4, P5.
+        out_indices: Which stages to return (1-based). Default: the stages the family's neck reads
+            (P3, P4, P5, plus P6 for P6 families).
         frozen_stages: Freeze the stem and stages 1..frozen_stages (-1: none, 0: stem only).
         norm_eval: Keep BatchNorm layers in eval mode during training.
         init_cfg: mmengine init config.
@@ -35,16 +37,19 @@ class YOLOBackbone(BaseModule):
     """
 
     def __init__(self, version: str = '11', scale: str = 'n', in_channels: int = 3,
-                 out_indices: Sequence[int] = (2, 3, 4), frozen_stages: int = -1, norm_eval: bool = False,
+                 out_indices: Optional[Sequence[int]] = None, frozen_stages: int = -1, norm_eval: bool = False,
                  init_cfg: Optional[Union[dict, list]] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         family, s = get_family(version, scale)
-        out_indices = tuple(out_indices)
-        if not out_indices or any(i not in (1, 2, 3, 4) for i in out_indices):
-            raise ValueError(f'YOLOBackbone: out_indices must be a non-empty subset of (1, 2, 3, 4) '
-                             f'(stage strides 4, 8, 16, 32), got {out_indices}')
-        if not -1 <= frozen_stages <= 4:
-            raise ValueError(f'YOLOBackbone: frozen_stages must be in [-1, 4], got {frozen_stages}')
+        self.num_stages = len(family.stages)
+        stage_ids = tuple(range(1, self.num_stages + 1))
+        out_indices = family.out_stages if out_indices is None else tuple(out_indices)
+        if not out_indices or any(i not in stage_ids for i in out_indices):
+            strides = ', '.join(str(2 ** (i + 1)) for i in stage_ids)
+            raise ValueError(f'YOLOBackbone: out_indices must be a non-empty subset of {stage_ids} '
+                             f'(stage strides {strides}), got {out_indices}')
+        if not -1 <= frozen_stages <= self.num_stages:
+            raise ValueError(f'YOLOBackbone: frozen_stages must be in [-1, {self.num_stages}], got {frozen_stages}')
         self.version, self.scale = normalize_version(version), scale
         self.out_indices = out_indices
         self.frozen_stages = frozen_stages
@@ -53,16 +58,12 @@ class YOLOBackbone(BaseModule):
         channels = scaled_channels(family.stem_channels, s)
         self.stem = ConvBNAct(in_channels, channels, 3, 2)
         widths = []
-        for i, (down_channels, block) in enumerate(family.stages, start=1):
-            down = scaled_channels(down_channels, s)
-            layers = [ConvBNAct(channels, down, 3, 2), make_csp_block(block, down, family, s, scale)]
-            channels = scaled_channels(block.channels, s)
-            if i == len(family.stages):
-                sppf_out = scaled_channels(family.sppf_channels, s)
-                layers.append(SPPF(channels, sppf_out, 5))
-                channels = sppf_out
-                if family.psa_repeats:
-                    layers.append(C2PSA(channels, channels, scaled_repeats(family.psa_repeats, s)))
+        for i, stage in enumerate(family.stages, start=1):
+            layers = [ConvBNAct(channels, scaled_channels(stage.down_channels, s), 3, 2)]
+            channels = scaled_channels(stage.down_channels, s)
+            for blk in stage.blocks:
+                layers.append(make_block(blk, channels, family, s, scale))
+                channels = scaled_channels(blk.channels, s)
             self.add_module(f'stage{i}', nn.Sequential(*layers))
             widths.append(channels)
         self.out_channels: Tuple[int, ...] = tuple(widths[i - 1] for i in out_indices)
@@ -80,7 +81,7 @@ class YOLOBackbone(BaseModule):
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         x = self.stem(x)
         outs = []
-        for i in range(1, 5):
+        for i in range(1, self.num_stages + 1):
             x = getattr(self, f'stage{i}')(x)
             if i in self.out_indices:
                 outs.append(x)

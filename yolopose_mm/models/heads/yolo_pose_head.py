@@ -28,14 +28,14 @@ class YOLOPoseHead(YOLOHeadBase):
     :func:`~yolopose_mm.models.utils.decode.decode_predictions`.
 
     Args:
-        version: 'v8' or '11' (sets the class branch style and the default input widths).
+        version: 'v8', '11', 'v8-p6' or '12' (sets the class branch style and the default input widths).
         scale: 'n' .. 'x' (sets the default input widths).
         in_channels: Widths of the input levels; default: the YOLO neck's for ``version``/``scale``.
         num_classes: Object classes (1 for people).
         num_keypoints: K.
         keypoint_dim: 2 or 3 (with visibility).
         reg_max: Bins per box side.
-        featmap_strides: Stride of each input level.
+        featmap_strides: Stride of each input level; default 8, 16, 32 (, 64): one per input level.
         cls_branch: Override the class branch style ('plain' or 'depthwise').
         loss_cfg: Loss gains ``box`` 7.5, ``cls`` 0.5, ``dfl`` 1.5, ``pose`` 12, ``kobj`` 1 and
             ``scale_by_batch`` (True: terms are multiplied by the batch size, as Ultralytics does).
@@ -48,11 +48,13 @@ class YOLOPoseHead(YOLOHeadBase):
 
     def __init__(self, version: str = '11', scale: str = 'n', in_channels: Optional[Sequence[int]] = None,
                  num_classes: int = 1, num_keypoints: int = 17, keypoint_dim: int = 3, reg_max: int = 16,
-                 featmap_strides: Sequence[int] = (8, 16, 32), cls_branch: Optional[str] = None,
+                 featmap_strides: Optional[Sequence[int]] = None, cls_branch: Optional[str] = None,
                  loss_cfg: OptConfigType = None, assigner: OptConfigType = None,
                  sigmas: Optional[Sequence[float]] = None, init_cfg: OptConfigType = None) -> None:
         family, _ = get_family(version, scale)
         in_channels = tuple(in_channels) if in_channels is not None else neck_out_channels(version, scale)
+        if featmap_strides is None:  # one stride per level: 8, 16, 32 (, 64)
+            featmap_strides = tuple(8 * 2 ** i for i in range(len(in_channels)))
         super().__init__(in_channels, featmap_strides, num_classes, num_keypoints, keypoint_dim, sigmas, init_cfg)
         featmap_strides = self.featmap_strides
         self.reg_max = reg_max

@@ -1,5 +1,5 @@
 # Copyright (c) yolopose_mm contributors. Licensed under the Apache License 2.0.
-"""Cross-stage-partial blocks: C2f (YOLOv8), C3 / C3k and C3k2 (YOLO11)."""
+"""Cross-stage-partial blocks: C2 (YOLOv8-P6 neck), C2f (YOLOv8), C3 / C3k and C3k2 (YOLO11)."""
 from __future__ import annotations
 
 from typing import List
@@ -9,6 +9,39 @@ from torch import nn
 
 from .bottleneck import Bottleneck
 from .conv import ConvBNAct
+from .psa import PSABlock
+
+
+class C2(nn.Module):
+    """Two-branch CSP block: a 1x1 conv splits into two halves, ``num_blocks`` chained 3x3 bottlenecks transform
+    the first half, and a 1x1 conv fuses it with the untouched second half.
+
+    Args:
+        in_channels: Input channels C_in.
+        out_channels: Output channels C_out.
+        num_blocks: Number of chained bottlenecks n.
+        shortcut: Residual shortcut inside the bottlenecks.
+        expansion: Hidden channels c = int(C_out * expansion).
+        groups: Groups of the bottlenecks' second convolution.
+
+    Shapes:
+        x: (B, C_in, H, W) -> (B, C_out, H, W).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, num_blocks: int = 1, shortcut: bool = True,
+                 expansion: float = 0.5, groups: int = 1) -> None:
+        super().__init__()
+        if num_blocks < 1:
+            raise ValueError(f'C2: num_blocks must be >= 1, got {num_blocks}')
+        self.hidden = int(out_channels * expansion)
+        self.pre_conv = ConvBNAct(in_channels, 2 * self.hidden, 1)
+        self.post_conv = ConvBNAct(2 * self.hidden, out_channels, 1)
+        self.blocks = nn.Sequential(*(Bottleneck(self.hidden, self.hidden, shortcut, (3, 3), 1.0, groups)
+                                      for _ in range(num_blocks)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        transformed, bypass = self.pre_conv(x).split((self.hidden, self.hidden), 1)
+        return self.post_conv(torch.cat((self.blocks(transformed), bypass), 1))
 
 
 class C2f(nn.Module):
@@ -75,7 +108,8 @@ class C3k(nn.Module):
 
 
 class C3k2(C2f):
-    """YOLO11's C2f variant whose inner blocks are two-bottleneck C3k blocks (``use_c3k``) or plain
+    """YOLO11's C2f variant. Its inner blocks are two-bottleneck C3k blocks (``use_c3k``), a bottleneck followed
+    by a PSA attention block (``attention``, YOLO26's last neck block; heads = max(c // 64, 1)), or plain
     bottlenecks with expansion 0.5.
 
     Shapes:
@@ -83,11 +117,15 @@ class C3k2(C2f):
     """
 
     def __init__(self, in_channels: int, out_channels: int, num_blocks: int = 1, use_c3k: bool = False,
-                 expansion: float = 0.5, groups: int = 1, shortcut: bool = True) -> None:
+                 expansion: float = 0.5, groups: int = 1, shortcut: bool = True, attention: bool = False) -> None:
         self.use_c3k = bool(use_c3k)
+        self.attention = bool(attention)
         super().__init__(in_channels, out_channels, num_blocks, shortcut, expansion, groups)
 
     def _make_block(self, shortcut: bool, groups: int) -> nn.Module:
+        if self.attention:
+            return nn.Sequential(Bottleneck(self.hidden, self.hidden, shortcut, (3, 3), 0.5, groups),
+                                 PSABlock(self.hidden, 0.5, max(self.hidden // 64, 1)))
         if self.use_c3k:
             return C3k(self.hidden, self.hidden, 2, shortcut, 0.5, groups, 3)
         return Bottleneck(self.hidden, self.hidden, shortcut, (3, 3), 0.5, groups)
