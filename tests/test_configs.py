@@ -25,6 +25,8 @@ def test_config_list_is_complete():
         assert f'yolopose_{s}_coco.py' in names
         assert f'yolo11-pose-{s}_8xb16-600e_coco-640x640.py' in names
         assert f'yolov8-pose-{s}_8xb16-500e_coco-640x640.py' in names
+        assert f'yolov8-pose-p6-{s}_8xb16-500e_coco-1280x1280.py' in names
+        assert f'yolo12-pose-{s}_8xb16-600e_coco-640x640.py' in names
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=lambda p: p.name)
@@ -44,3 +46,28 @@ def test_config_builds_and_runs(path):
                                    data_samples=[sample]))
     pred = out[0].pred_instances
     assert pred.keypoints.shape[1:] == (head.num_keypoints, 2)
+
+
+def _resized(obj, old, new):
+    if isinstance(obj, dict):
+        return {k: _resized(v, old, new) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return new if tuple(obj) == old else [_resized(v, old, new) for v in obj]
+    return obj
+
+
+def test_p6_config_is_the_640_recipe_at_1280():
+    """The P6 config restates the 640 config's pipelines and hooks at 1280; nothing else may drift apart."""
+    root = Path(__file__).resolve().parents[1] / 'configs' / 'yolov8_pose'
+    base = Config.fromfile(str(root / 'yolov8-pose-n_8xb16-500e_coco-640x640.py'))
+    p6 = Config.fromfile(str(root / 'yolov8-pose-p6-n_8xb16-500e_coco-1280x1280.py'))
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader', 'custom_hooks', 'train_pipeline_no_mosaic'):
+        expected = _resized(base.to_dict()[key], (640, 640), (1280, 1280))
+        assert _resized(p6.to_dict()[key], (1280, 1280), (1280, 1280)) == expected, (
+            f'{key} of the P6 config differs from the 640 config beyond the input size: restate the 640 config\'s '
+            f'{key} at 1280 in configs/yolov8_pose/yolov8-pose-p6-n_8xb16-500e_coco-1280x1280.py')
+    assert p6.model.data_preprocessor.pad_size_divisor == 64 and p6.model.head.featmap_strides == (8, 16, 32, 64)
+    other = set(base.to_dict()) - {'input_size', 'train_pipeline', 'train_pipeline_no_mosaic', 'val_pipeline',
+                                   'augment_and_pack', 'model', 'train_dataloader', 'val_dataloader',
+                                   'test_dataloader', 'custom_hooks'}
+    assert {k: p6[k] for k in other} == {k: base[k] for k in other}

@@ -1,0 +1,50 @@
+# YOLOv8-pose-p6-n on COCO keypoints, 1280x1280: a fifth backbone stage and four output levels (strides 8, 16, 32,
+# 64), trained and evaluated at 1280 like Ultralytics' yolov8*-pose-p6 models. The YOLOv8 recipe of the 640 config;
+# every size below is 1280 and inputs are padded to multiples of 64 (the largest stride). The pipelines and hooks
+# restate the 640 config's with that size (tests/test_configs.py checks that they stay the same otherwise).
+_base_ = ['./yolov8-pose-n_8xb16-500e_coco-640x640.py']
+
+input_size = (1280, 1280)
+model = dict(
+    data_preprocessor=dict(pad_size_divisor=64),
+    backbone=dict(version='v8-p6'),
+    neck=dict(version='v8-p6'),
+    head=dict(version='v8-p6', featmap_strides=(8, 16, 32, 64)))
+
+val_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='LetterBox', input_size=input_size, auto=False, pad_val=114),
+    dict(
+        type='PackPoseInputs',
+        meta_keys=('id', 'img_id', 'img_path', 'ori_shape', 'img_shape', 'input_size', 'input_center',
+                   'input_scale')),
+]
+val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
+test_dataloader = val_dataloader
+
+augment_and_pack = [
+    dict(type='BottomupRandomAffine', input_size=input_size, shift_factor=0.1, rotate_factor=0.0,
+         scale_factor=(0.5, 1.5), shear_factor=0.0, pad_val=114, distribution='uniform',
+         transform_mode='perspective', bbox_keep_corner=False, clip_border=True),
+    dict(type='YOLOHSVRandomAug', hgain=0.015, sgain=0.7, vgain=0.4),
+    dict(type='YOLORandomFlip', prob=0.5),
+    dict(type='YOLOFilterInstances', min_wh=2.0),
+    dict(type='GenerateTarget', encoder=dict(type='YOLOXPoseAnnotationProcessor', input_size=input_size)),
+    dict(type='PackPoseInputs'),
+]
+train_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='Mosaic', img_scale=input_size, pad_val=114.0, pre_transform=[dict(type='LoadImage')]),
+] + augment_and_pack
+train_pipeline_no_mosaic = [
+    dict(type='LoadImage'),
+    dict(type='LetterBox', input_size=input_size, auto=False, scaleup=False, pad_val=114),
+] + augment_and_pack
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+custom_hooks = [
+    dict(type='DatasetMetaToHeadHook'),
+    dict(type='YOLOLrMomentumHook', warmup_epochs=3.0, warmup_bias_lr=0.1, warmup_momentum=0.8, lrf=0.01),
+    dict(type='CloseMosaicHook', close_mosaic={{_base_.close_mosaic_epochs}},
+         new_train_pipeline=train_pipeline_no_mosaic),
+    dict(type='EMAHook', ema_type='YOLORampEMA', decay=0.9999, tau=2000.0, update_buffers=True, priority=49),
+]
