@@ -46,5 +46,5 @@ custom_hooks = [
     dict(type='YOLOLrMomentumHook', warmup_epochs=3.0, warmup_bias_lr=0.1, warmup_momentum=0.8, lrf=0.01),
     dict(type='CloseMosaicHook', close_mosaic={{_base_.close_mosaic_epochs}},
          new_train_pipeline=train_pipeline_no_mosaic),
-    dict(type='EMAHook', ema_type='YOLORampEMA', decay=0.9999, tau=2000.0, update_buffers=True, priority=49),
+    dict(type='YOLOEMAHook', ema_type='YOLORampEMA', decay=0.9999, tau=2000.0, update_buffers=True, priority=49),
 ]
