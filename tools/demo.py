@@ -47,7 +47,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--score-thr', type=float, default=0.25, help='person score threshold')
     parser.add_argument('--nms-thr', type=float, default=0.7, help='NMS IoU threshold')
     parser.add_argument('--kpt-thr', type=float, default=0.3, help='keypoints below this score are not drawn')
-    parser.add_argument('--batch-size', type=int, default=1, help='frames per forward pass for videos')
+    parser.add_argument('--batch-size', type=int, default=None,
+                        help='frames per forward pass for videos (default 1; with --track 4, a webcam 1)')
     parser.add_argument('--input-size', type=int, default=None, help='letterbox size (default: config, 640)')
     parser.add_argument('--track', default=None, metavar='TRACKER',
                         help='track people with persistent IDs: bytetrack, ocsort or a tracker config file')
@@ -60,7 +61,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     for name, lo, hi in (('score_thr', 0, 1), ('nms_thr', 0, 1), ('kpt_thr', 0, 1)):
         if not lo <= getattr(args, name) <= hi:
             parser.error(f'--{name.replace("_", "-")} must be within [{lo}, {hi}]')
-    if args.batch_size < 1:
+    if args.batch_size is not None and args.batch_size < 1:
         parser.error('--batch-size must be >= 1')
     if args.input_size is not None and (args.input_size < 32 or args.input_size % 32):
         parser.error('--input-size must be a positive multiple of 32')
@@ -100,8 +101,8 @@ class Demo:
 
     def _predict(self, frames):
         from yolopose_mm.apis import inference
-        return inference(self.model, list(frames), batch_size=self.args.batch_size, input_size=self.args.input_size,
-                         rect=True, **self.test_cfg)
+        return inference(self.model, list(frames), batch_size=self.args.batch_size or 1,
+                         input_size=self.args.input_size, rect=True, **self.test_cfg)
 
     # -- images --------------------------------------------------------------------------------------------
     def run_images(self, paths, ignored) -> int:
@@ -154,7 +155,7 @@ class Demo:
         frames, stop = iter(reader), False
         with reader, VideoWriter(out, reader.fps) as writer:
             while not stop:
-                batch = [f for _, f in zip(range(self.args.batch_size), frames)]
+                batch = [f for _, f in zip(range(self.args.batch_size or 1), frames)]
                 if not batch:
                     break
                 try:

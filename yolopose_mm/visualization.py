@@ -90,7 +90,7 @@ def draw_tracks(image: np.ndarray, data_sample: PoseDataSample, dataset_meta: di
                                draw_heatmap=False, kpt_thr=kpt_thr, show=False)
             img = vis.get_image()
         vis.set_image(img)
-        font = max(12, int(round(min(img.shape[:2]) / 30)))
+        font = max(16, int(round(min(img.shape[:2]) / 14)))
         for (x1, y1, _, _), tid in zip(np.asarray(inst.bboxes).reshape(-1, 4), np.asarray(inst.track_ids).tolist()):
             # above the box's top-left corner, or just inside it when the box touches the top of the frame
             color = track_color(tid)

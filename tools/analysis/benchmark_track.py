@@ -3,16 +3,19 @@
 """Pose tracking speed, our ``yolopose_mm.apis.track`` vs Ultralytics ``YOLO(pt).track`` (a benchmark, not a test).
 
     python tools/analysis/benchmark_track.py [--pt yolo11n-pose.pt] [--video v.mp4] [--frames 60] [--size 640]
-        [--tracker bytetrack|ocsort] [--runs 5] [--threads 1 2] [--batch-size 1]
+        [--tracker bytetrack|ocsort] [--runs 5] [--threads 1 2]
 
 Each run is the whole job on the clip: read every frame from the mp4, detect (letterbox, network, NMS, map back)
 and track. Same weights, input size, tracker settings (ours: configs/trackers/<tracker>.py, which restates
 Ultralytics' <tracker>.yaml) and detection threshold (the tracker's lowest, 0.1 for ByteTrack, as Ultralytics'
 track mode uses). The methods are alternated in one process (order reversed every other run) and medians are
 compared; torch's thread count is set before every timed call (Ultralytics' predictor sets it to cpu_count - 1
-when it starts). Also timed: detection alone (predict without tracking, same threshold), so the tracking
-overhead per frame is track minus predict, and the tracker step alone on the same detections (our PoseTracker
-on mmdet's tracker vs Ultralytics' tracker object). Without --video the synthetic clip of tests/test_tracking.py
+when it starts). Ours runs with its defaults (4 frames per forward pass for a file, decoding and the network in a
+background thread: ``prefetch``) and, as the plain baseline, one frame at a time in one thread. Also timed:
+detection alone (predict without tracking, one frame at a time, same threshold), so the tracking overhead per
+frame is track minus predict, and the tracker step alone on the same detections (our PoseTracker on mmdet's
+tracker vs Ultralytics' tracker object). Wall time decides frames/s; the process CPU time is printed too (less
+noisy on a shared machine, but it adds up the threads instead of overlapping them). Without --video the synthetic clip of tests/test_tracking.py
 (three real coco8-pose people walking over a lawn, 640x360) is written to a temporary mp4.
 """
 from __future__ import annotations
@@ -39,7 +42,6 @@ def main(argv: List[str] = None) -> int:
     parser.add_argument('--tracker', default='bytetrack', choices=('bytetrack', 'ocsort'))
     parser.add_argument('--runs', type=int, default=5, help='timed runs per method and thread count')
     parser.add_argument('--threads', type=int, nargs='+', default=None, help='default: torch default')
-    parser.add_argument('--batch-size', type=int, default=1, help='our frames per forward pass')
     args = parser.parse_args(argv)
     os.environ.setdefault('YOLO_OFFLINE', '1')
     os.environ.setdefault('YOLO_CONFIG_DIR', tempfile.mkdtemp(prefix='yolo_cfg_'))
@@ -71,27 +73,16 @@ def main(argv: List[str] = None) -> int:
     model = init_model(pt, optimize=True)
     ref = YOLO(pt)
 
-    def ours(prefetch: bool) -> Callable[[], int]:
+    def ours(**kwargs) -> Callable[[], int]:
         def run() -> int:
-            samples = track(model, video, name, input_size=args.size, batch_size=args.batch_size, prefetch=prefetch)
+            samples = track(model, video, name, input_size=args.size, **kwargs)
             return len({int(i) for s in samples for i in s.pred_instances.track_ids})
         return run
 
     def ours_predict() -> int:
-        n = 0
         with VideoReader(video) as reader:
-            batch = []
-            for frame in reader:
-                batch.append(frame)
-                if len(batch) == args.batch_size:
-                    n += sum(len(s.pred_instances) for s in inference(model, batch, batch_size=len(batch),
-                                                                      input_size=args.size, rect=True,
-                                                                      score_thr=score))
-                    batch = []
-            if batch:
-                n += sum(len(s.pred_instances) for s in inference(model, batch, batch_size=len(batch),
-                                                                  input_size=args.size, rect=True, score_thr=score))
-        return n
+            return sum(len(inference(model, frame, input_size=args.size, rect=True, score_thr=score).pred_instances)
+                       for frame in reader)
 
     def ult_track() -> int:
         ids = set()
@@ -103,12 +94,13 @@ def main(argv: List[str] = None) -> int:
     def ult_predict() -> int:
         return sum(len(r.boxes) for r in ref.predict(video, conf=score, imgsz=args.size, stream=True, verbose=False))
 
-    methods = {'ultralytics track': ult_track, 'ours track': ours(True), 'ours track, prefetch=False': ours(False),
+    base = 'ours track, batch 1, one thread'
+    methods = {'ultralytics track': ult_track, 'ours track': ours(), base: ours(batch_size=1, prefetch=False),
                'ultralytics predict': ult_predict, 'ours predict': ours_predict}
     import subprocess
     load = subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()
     print(f'weights {Path(pt).name}; clip {video} ({len(frames)} frames {frames[0].shape[1]}x{frames[0].shape[0]}); '
-          f'input size {args.size}; tracker {name}; our batch size {args.batch_size}; {args.runs} runs alternated')
+          f'input size {args.size}; tracker {name}; {args.runs} runs alternated')
     print(f'load before: {load}')
     for threads in threads_list:
         counts: Dict[str, int] = {}
@@ -116,13 +108,15 @@ def main(argv: List[str] = None) -> int:
             torch.set_num_threads(threads)
             counts[key] = fn()
         times: Dict[str, List[float]] = {k: [] for k in methods}
+        cpu: Dict[str, List[float]] = {k: [] for k in methods}
         keys = list(methods)
         for i in range(args.runs):
             for key in (keys if i % 2 == 0 else keys[::-1]):
                 torch.set_num_threads(threads)
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 result = methods[key]()
                 times[key].append(time.perf_counter() - t0)
+                cpu[key].append(time.process_time() - c0)
                 assert result == counts[key], (key, result, counts[key])
         med = {k: statistics.median(v) for k, v in times.items()}
         n = len(frames)
@@ -130,11 +124,12 @@ def main(argv: List[str] = None) -> int:
         print(f'\ntorch threads {threads}: tracks found: ours {counts["ours track"]}, Ultralytics '
               f'{counts["ultralytics track"]}')
         for key in keys:
-            print(f'  {key:28s} median {med[key] * 1000 / n:8.2f} ms/frame  {fps[key]:7.2f} frames/s  '
-                  f'(runs: {", ".join(f"{t:.2f}" for t in times[key])} s)')
+            print(f'  {key:33s} median {med[key] * 1000 / n:8.2f} ms/frame  {fps[key]:7.2f} frames/s  CPU '
+                  f'{statistics.median(cpu[key]) * 1000 / n:8.2f} ms/frame  (runs: '
+                  f'{", ".join(f"{t:.2f}" for t in times[key])} s)')
         print(f'  frames/s ours / Ultralytics: {fps["ours track"] / fps["ultralytics track"]:.3f} '
-              f'(prefetch=False: {fps["ours track, prefetch=False"] / fps["ultralytics track"]:.3f})')
-        ours_over = (med['ours track, prefetch=False'] - med['ours predict']) * 1000 / n
+              f'(batch 1, one thread: {fps[base] / fps["ultralytics track"]:.3f})')
+        ours_over = (med[base] - med['ours predict']) * 1000 / n
         ult_over = (med['ultralytics track'] - med['ultralytics predict']) * 1000 / n
         print(f'  tracking overhead (track - predict, both in one thread): ours {ours_over:.2f} ms/frame, '
               f'Ultralytics {ult_over:.2f} ms/frame')

@@ -25,6 +25,8 @@ Source = Union[str, os.PathLike, int, Iterable[Union[np.ndarray, str, os.PathLik
 
 def _frames(source: Source) -> Tuple[Iterator[Tuple[Optional[str], Optional[np.ndarray]]], float, Any]:
     """(iterator of (path or None, BGR frame or None when unreadable), fps, reader to close or None)."""
+    if isinstance(source, VideoReader):  # already opened (the demo opens it before loading the model)
+        return ((None, f) for f in source), source.fps, source
     if isinstance(source, int) or isinstance(source, (str, os.PathLike)):
         spec = resolve_input(str(source))
         if spec.kind != 'images':
@@ -58,7 +60,8 @@ def _frames(source: Source) -> Tuple[Iterator[Tuple[Optional[str], Optional[np.n
 
 
 def track(model: nn.Module, source: Source, tracker: Any = 'bytetrack', *, smoothing: Any = None,
-          batch_size: int = 1, input_size: Optional[int] = None, nms_thr: float = 0.7, fps: Optional[float] = None,
+          batch_size: Optional[int] = None, input_size: Optional[int] = None, nms_thr: float = 0.7,
+          fps: Optional[float] = None,
           prefetch: bool = True, **tracker_cfg: Any) -> Iterator[PoseDataSample]:
     """Track people over the frames of ``source``; one ``PoseDataSample`` per frame, in order.
 
@@ -69,12 +72,13 @@ def track(model: nn.Module, source: Source, tracker: Any = 'bytetrack', *, smoot
 
     Args:
         model: from :func:`~yolopose_mm.apis.init_model` (``optimize=True`` is faster).
-        source: a video file, a webcam index (``0`` or ``'0'``), an image folder or glob (sorted), or an iterable
-            of BGR uint8 frames (H, W, 3) or image paths.
+        source: a video file, a webcam index (``0`` or ``'0'``), an image folder or glob (sorted), an opened
+            :class:`~yolopose_mm.apis.VideoReader`, or an iterable of BGR uint8 frames (H, W, 3) or image paths.
         tracker: ``'bytetrack'`` (default), ``'ocsort'``, a tracker config file (``configs/trackers/*.py``) or dict.
         smoothing: One-Euro keypoint smoothing over each track: None (the config's, off by default), True (its
             defaults) or a dict of ``min_cutoff`` (Hz), ``beta``, ``d_cutoff`` (Hz).
-        batch_size: frames per forward pass (more is faster on files; 1 keeps a webcam's latency lowest).
+        batch_size: frames per forward pass; default 1 for a webcam (lowest latency), else 4 (less work per frame
+            on a file or an image sequence).
         input_size: letterbox size (default: the model config's, 640).
         nms_thr: NMS IoU threshold of the detector. People are detected down to the tracker's lowest score
             threshold (ByteTrack's ``obj_score_thrs.low``), as ByteTrack needs the weak detections too.
@@ -101,11 +105,11 @@ def track(model: nn.Module, source: Source, tracker: Any = 'bytetrack', *, smoot
 
 
 def track_frames(model: nn.Module, source: Source, tracker: Any = 'bytetrack', *, smoothing: Any = None,
-                 batch_size: int = 1, input_size: Optional[int] = None, nms_thr: float = 0.7,
+                 batch_size: Optional[int] = None, input_size: Optional[int] = None, nms_thr: float = 0.7,
                  fps: Optional[float] = None, prefetch: bool = True,
                  **tracker_cfg: Any) -> Iterator[Tuple[np.ndarray, PoseDataSample]]:
     """:func:`track`, yielding ``(frame, sample)``: the BGR frame (H, W, 3) and its ``PoseDataSample``."""
-    if int(batch_size) < 1:
+    if batch_size is not None and int(batch_size) < 1:
         raise ValueError(f'track: batch_size must be >= 1, got {batch_size!r}')
     if not 0.0 <= float(nms_thr) <= 1.0:
         raise ValueError(f'track: nms_thr must be within [0, 1], got {nms_thr!r}')
@@ -115,6 +119,8 @@ def track_frames(model: nn.Module, source: Source, tracker: Any = 'bytetrack', *
     load_tracker_config(tracker, smoothing, **tracker_cfg)  # check before opening anything
     frames, source_fps, reader = _frames(source)
     pose_tracker = PoseTracker(tracker, smoothing=smoothing, fps=fps or source_fps, **tracker_cfg)
+    if batch_size is None:
+        batch_size = 1 if isinstance(reader, VideoReader) and reader.frame_count is None else 4  # a webcam: 1
     return _run(model, frames, reader, pose_tracker, int(batch_size), input_size, float(nms_thr), bool(prefetch))
 
 
