@@ -11,7 +11,7 @@ close_mosaic_epochs = 2
 
 val_pipeline = [
     dict(type='LoadImage'),
-    dict(type='LetterBox', input_size=input_size, rect=True, pad_val=114),  # YOLO's val loader (batch 1)
+    dict(type='LetterBox', input_size=input_size, rect=True, pad_val=114),  # yolo val's letterbox
     dict(type='PackPoseInputs',
          meta_keys=('id', 'img_id', 'img_path', 'ori_shape', 'img_shape', 'input_size', 'input_center',
                     'input_scale', 'raw_ann_info')),
@@ -25,17 +25,20 @@ train_dataloader = dict(
     collate_fn=dict(type='pseudo_collate'),
     dataset=dict(_delete_=True, type='YOLOPoseDataset', data_yaml=data_yaml, split='train', metainfo='coco',
                  pipeline={{_base_.train_pipeline}}))
+# Ultralytics' validation protocol (as the COCO configs): batches in yolo val's order, one rectangle per batch.
 val_dataloader = dict(
     _delete_=True,
-    batch_size=1,
+    batch_size=32,
     num_workers=1,
     persistent_workers=False,
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
+    batch_sampler=dict(type='YOLORectBatchSampler'),
+    collate_fn=dict(type='yolo_rect_collate'),
     dataset=dict(type='YOLOPoseDataset', data_yaml=data_yaml, split='val', metainfo='coco', test_mode=True,
                  pipeline=val_pipeline))
 test_dataloader = val_dataloader
-# ground truth converted from the YOLO labels (raw_ann_info); Ultralytics-style numbers match `yolo pose val batch=1`
+# ground truth converted from the YOLO labels (raw_ann_info); the metrics equal `yolo pose val` with the same batch
 val_evaluator = dict(_delete_=True, type='YOLOPoseMetric', ann_file=None)
 test_evaluator = val_evaluator
 

@@ -64,6 +64,10 @@ def merge_args(cfg, args: argparse.Namespace):
         import torch
         if not torch.cuda.is_available():
             cfg.env_cfg.dist_cfg = dict(backend='gloo')  # NCCL needs GPUs
+            # mmengine's default wrapper passes device_ids=[LOCAL_RANK], which DDP rejects for CPU modules
+            if cfg.get('model_wrapper_cfg') is None:
+                cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel', device_ids=None,
+                                             broadcast_buffers=False)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:
@@ -109,6 +113,15 @@ def _show_hook(out_dir: str, score_thr: float, interval: int):
     return ShowPredictions()
 
 
+def _init_cpu_process_group(launcher: str) -> None:
+    """gloo on machines without a GPU, started here: mmengine's init_dist calls torch.cuda.set_device, which fails
+    there (the Runner then finds the process group initialised and uses it)."""
+    import torch
+    import torch.distributed as dist
+    if launcher == 'pytorch' and not torch.cuda.is_available() and not dist.is_initialized():
+        dist.init_process_group(backend='gloo')
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     from mmengine.config import Config
@@ -126,6 +139,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     from yolopose_mm.converters import checkpoint_errors, report_checkpoint_error
     try:  # a checkpoint that is missing (2), refused as unsafe (3) or unreadable (4): one line
         cfg.load_from = prepare_checkpoint(args.checkpoint, cfg.work_dir)
+        _init_cpu_process_group(args.launcher)
         runner = Runner.from_cfg(cfg)
         if args.show_dir:
             runner.register_hook(_show_hook(args.show_dir, args.show_score_thr, args.interval), 'LOW')

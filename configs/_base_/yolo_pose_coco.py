@@ -30,17 +30,41 @@ model = dict(
     # evaluation settings; the demo / inference API use score_thr=0.25
     test_cfg=dict(score_thr=0.001, nms_thr=0.7, max_per_img=300))
 
-# Square letterbox for batched evaluation; the inference API uses auto=True (minimal stride-32 rectangle).
+# Evaluation follows Ultralytics' validation protocol (`yolo val`, how its published COCO table was made): images in
+# the order of its loader (by path, then by aspect ratio), batches of 32, each image's long side resized to 640 and
+# the batch padded, centred, to one stride-32 rectangle with half a stride of margin.
+val_meta_keys = ('id', 'img_id', 'img_path', 'ori_shape', 'img_shape', 'input_size', 'input_center', 'input_scale')
 val_pipeline = [
     dict(type='LoadImage'),
-    dict(type='LetterBox', input_size=input_size, auto=False, pad_val=114),
-    dict(
-        type='PackPoseInputs',
-        meta_keys=('id', 'img_id', 'img_path', 'ori_shape', 'img_shape', 'input_size', 'input_center',
-                   'input_scale')),
+    dict(type='LetterBox', input_size=input_size, rect=True, pad_val=114),
+    dict(type='PackPoseInputs', meta_keys=val_meta_keys),
 ]
 val_dataloader = dict(
-    batch_size=1,
+    batch_size=32,
+    num_workers=2,
+    persistent_workers=True,
+    drop_last=False,
+    sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
+    batch_sampler=dict(type='YOLORectBatchSampler'),  # batches as yolo val forms them
+    collate_fn=dict(type='yolo_rect_collate'),  # pads each batch to its yolo val shape
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        data_mode=data_mode,
+        ann_file='annotations/person_keypoints_val2017.json',
+        data_prefix=dict(img='val2017/'),
+        test_mode=True,
+        pipeline=val_pipeline))
+test_dataloader = val_dataloader
+# The square protocol for fixed-shape batches (every image letterboxed to 640x640, as a static exported model sees
+# it): in a config, `val_dataloader = square_val_dataloader` / `test_dataloader = square_val_dataloader`.
+square_val_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='LetterBox', input_size=input_size, auto=False, pad_val=114),
+    dict(type='PackPoseInputs', meta_keys=val_meta_keys),
+]
+square_val_dataloader = dict(
+    batch_size=32,
     num_workers=2,
     persistent_workers=True,
     drop_last=False,
@@ -52,8 +76,7 @@ val_dataloader = dict(
         ann_file='annotations/person_keypoints_val2017.json',
         data_prefix=dict(img='val2017/'),
         test_mode=True,
-        pipeline=val_pipeline))
-test_dataloader = val_dataloader
+        pipeline=square_val_pipeline))
 # COCO-official keypoint + box AP/AR (xtcocotools) and Ultralytics-style P/R/mAP50/mAP50-95 (B and P).
 val_evaluator = dict(type='YOLOPoseMetric', ann_file=data_root + 'annotations/person_keypoints_val2017.json')
 test_evaluator = val_evaluator

@@ -38,25 +38,51 @@ def letterbox_params(img_hw: Tuple[int, int], target_hw: Tuple[int, int], stride
                 out_wh=(new_w + left + right, new_h + top + bottom))
 
 
-def val_rect_params(img_hw: Tuple[int, int], size: int, stride: int, rect_pad: float = 0.5) -> Dict[str, object]:
-    """Resize and padding of YOLO's validation loader (rectangular batches of one image).
-
-    The long side is scaled to ``size`` (each side rounded up, at most ``size``); the padded size of each side is
-    ``ceil(s * size / stride + rect_pad) * stride`` where ``s`` is the side's share of the long side (1 for the long
-    side). Padding is centred as in :func:`letterbox_params`. Same return format as :func:`letterbox_params`.
-    """
+def rect_resized_wh(img_hw: Tuple[int, int], size: int) -> Tuple[int, int]:
+    """(w, h) of an image whose long side YOLO's validation loader scales to ``size`` (sides rounded up)."""
     h, w = img_hw
     r = size / max(h, w)
-    new_w, new_h = (min(math.ceil(w * r), size), min(math.ceil(h * r), size)) if r != 1 else (w, h)
-    aspect = h / w
-    share_h, share_w = (aspect, 1.0) if aspect < 1 else ((1.0, 1 / aspect) if aspect > 1 else (1.0, 1.0))
-    out_h = math.ceil(share_h * size / stride + rect_pad) * stride
-    out_w = math.ceil(share_w * size / stride + rect_pad) * stride
-    dw, dh = out_w - new_w, out_h - new_h
-    left, right = round(dw / 2 - 0.1), round(dw / 2 + 0.1)
-    top, bottom = round(dh / 2 - 0.1), round(dh / 2 + 0.1)
-    return dict(new_wh=(new_w, new_h), pad=(left, top, right, bottom), gain_xy=(new_w / w, new_h / h),
-                out_wh=(out_w, out_h))
+    return (min(math.ceil(w * r), size), min(math.ceil(h * r), size)) if r != 1 else (w, h)
+
+
+def rect_batch_shape(aspect_ratios: Sequence[float], size: int, stride: int,
+                     rect_pad: float = 0.5) -> Tuple[int, int]:
+    """(h, w) that YOLO's validation loader pads every image of a batch to.
+
+    Args:
+        aspect_ratios: h / w of each original image of the batch.
+        size: the long side of the resized images.
+        stride: the model's largest stride (both sides are multiples of it).
+        rect_pad: margin in strides (0.5 in ``yolo val``).
+
+    Returns:
+        ``ceil(s * size / stride + rect_pad) * stride`` per side, where ``s`` is ``(max ar, 1)`` when every image
+        is wider than tall, ``(1, 1 / min ar)`` when every image is taller than wide, else ``(1, 1)``.
+    """
+    lo, hi = float(min(aspect_ratios)), float(max(aspect_ratios))
+    share_h, share_w = (hi, 1.0) if hi < 1 else ((1.0, 1 / lo) if lo > 1 else (1.0, 1.0))
+    return (math.ceil(share_h * size / stride + rect_pad) * stride,
+            math.ceil(share_w * size / stride + rect_pad) * stride)
+
+
+def centred_pad(new_wh: Tuple[int, int], out_wh: Tuple[int, int]) -> Tuple[int, int, int, int]:
+    """(left, top, right, bottom) padding that centres ``new_wh`` in ``out_wh`` (one more at the bottom/right)."""
+    dw, dh = out_wh[0] - new_wh[0], out_wh[1] - new_wh[1]
+    return round(dw / 2 - 0.1), round(dh / 2 - 0.1), round(dw / 2 + 0.1), round(dh / 2 + 0.1)
+
+
+def val_rect_params(img_hw: Tuple[int, int], size: int, stride: int, rect_pad: float = 0.5) -> Dict[str, object]:
+    """Resize and padding of YOLO's validation loader for a batch of one image.
+
+    The long side is scaled to ``size`` (:func:`rect_resized_wh`), the image padded, centred, to
+    :func:`rect_batch_shape` of its own aspect ratio. Same return format as :func:`letterbox_params`;
+    ``yolo_rect_collate`` re-pads the images of a larger batch to that batch's shape.
+    """
+    h, w = img_hw
+    new_w, new_h = rect_resized_wh(img_hw, size)
+    out_h, out_w = rect_batch_shape([h / w], size, stride, rect_pad)
+    return dict(new_wh=(new_w, new_h), pad=centred_pad((new_w, new_h), (out_w, out_h)),
+                gain_xy=(new_w / w, new_h / h), out_wh=(out_w, out_h))
 
 
 @TRANSFORMS.register_module()
@@ -74,9 +100,10 @@ class LetterBox(BaseTransform):
         pad_val: Padding colour.
         scaleup: Allow enlarging small images.
         interpolation: OpenCV interpolation flag.
-        rect: Reproduce YOLO's validation loader with one image per batch instead (``yolo val`` with
-            ``batch=1``): long side to ``max(input_size)``, padded to a stride multiple with ``rect_pad`` strides of
-            margin (see :func:`val_rect_params`); ``auto`` and ``scaleup`` are then unused.
+        rect: Reproduce YOLO's validation loader instead: long side to ``max(input_size)``, padded to a stride
+            multiple with ``rect_pad`` strides of margin (see :func:`val_rect_params`); ``auto`` and ``scaleup`` are
+            then unused. Alone this is ``yolo val`` with ``batch=1``; with ``YOLORectBatchSampler`` and
+            ``yolo_rect_collate`` in the dataloader it is ``yolo val`` with any batch size.
         rect_pad: Margin in strides for ``rect`` (YOLO's validation loader uses 0.5).
 
     Required keys: img. Modified keys: img, img_shape, keypoints, bbox. Added keys: input_size, input_center,
