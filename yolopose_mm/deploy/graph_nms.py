@@ -9,14 +9,21 @@ class-aware NMS; keeps the ``max_per_img`` best. Here the same happens in ONNX o
   gather that return the *prior indices*. mmdeploy 1.3.1's own ``multiclass_nms(..., output_index=True)`` returns
   positions in its sorted detection list instead of prior indices for batched (dynamic-batch) exports and when
   ``keep_top_k`` exceeds the number of detections (ORT ``TopK`` error), so we gather ourselves.
-* TensorRT: mmdeploy's ``multiclass_nms`` (its TensorRT rewrite emits the ``TRTBatchedNMS`` plugin, whose index
-  output is -1 for padding; a zero prior is appended so that -1 selects it, as mmdeploy does for YOLOX-Pose).
+  TensorRT 10 parses this op natively (its own NMS layer), so the TensorRT deploy configs use it too by default
+  (``codebase_config.tensorrt_nms='onnx'``; see :mod:`yolopose_mm.deploy.tensorrt_support`).
+* TensorRT with ``tensorrt_nms='mmdeploy_plugin'``: mmdeploy's ``multiclass_nms`` (its TensorRT rewrite emits the
+  ``TRTBatchedNMS`` plugin of mmdeploy's TensorRT-8 plugin library, whose index output is -1 for padding; a zero
+  prior is appended so that -1 selects it, as mmdeploy does for YOLOX-Pose). The plugin takes at most
+  :data:`TRT_PLUGIN_PRE_TOP_K` boxes, so the best-scoring ones are passed (8400 priors at 640 would be refused).
 """
 from __future__ import annotations
 
 from typing import NamedTuple
 
 import torch
+
+# Boxes the TRTBatchedNMS plugin accepts (it refuses more than 5,120 candidates); mmdeploy's detectors use 5000.
+TRT_PLUGIN_PRE_TOP_K = 5000
 
 
 class GraphNMSResult(NamedTuple):
@@ -83,12 +90,13 @@ def tensorrt_graph_nms(bboxes: torch.Tensor, scores: torch.Tensor, score_thr: fl
     from mmdeploy.mmcv.ops.nms import multiclass_nms
 
     masked = best_class_scores(scores)
+    pre_top_k = min(int(bboxes.shape[1]), TRT_PLUGIN_PRE_TOP_K)
     dets, _, index = multiclass_nms(bboxes, masked, max_output_boxes_per_class=max_per_img,
-                                    iou_threshold=iou_thr, score_threshold=score_thr, pre_top_k=-1,
+                                    iou_threshold=iou_thr, score_threshold=score_thr, pre_top_k=pre_top_k,
                                     keep_top_k=max_per_img, output_index=True)
     n = bboxes.shape[1]
     index = torch.where(index < 0, torch.full_like(index, n - 1), index)
     return GraphNMSResult(index, dets[..., 4])
 
 
-__all__ = ['GraphNMSResult', 'best_class_scores', 'onnx_graph_nms', 'tensorrt_graph_nms']
+__all__ = ['TRT_PLUGIN_PRE_TOP_K', 'GraphNMSResult', 'best_class_scores', 'onnx_graph_nms', 'tensorrt_graph_nms']

@@ -12,10 +12,10 @@ from typing import Sequence, Tuple
 
 import torch
 from mmdeploy.core import FUNCTION_REWRITER
-from mmdeploy.utils import Backend, get_backend
 
 from .graph_nms import onnx_graph_nms, tensorrt_graph_nms
 from .layouts import get_layout, get_nms_params, keypoints_with_scores, to_ultralytics
+from .tensorrt_support import uses_mmdeploy_trt_nms
 
 
 def _append_zero_prior(*tensors: torch.Tensor) -> Tuple[torch.Tensor, ...]:
@@ -48,7 +48,7 @@ def yolo_pose_head__forward(self, feats: Sequence[torch.Tensor]) -> Tuple[torch.
     if layout == 'decoded':
         return bboxes, scores, keypoints_with_scores(decoded)
     nms = get_nms_params(ctx.cfg)
-    if get_backend(ctx.cfg) == Backend.TENSORRT:
+    if uses_mmdeploy_trt_nms(ctx.cfg):  # opt-in; TensorRT configs default to the standard op (TensorRT 10)
         bboxes, scores, kpt_xy, kpt_scores = _append_zero_prior(bboxes, scores, kpt_xy, kpt_scores)
         kept = tensorrt_graph_nms(bboxes, scores, nms.score_thr, nms.iou_thr, nms.max_per_img)
     else:

@@ -90,6 +90,10 @@ def convert_backend(deploy_cfg: Config, ir_file: str, work_dir: str, device: str
     if backend == Backend.TENSORRT:
         if not torch.cuda.is_available() or not str(device).startswith('cuda'):
             raise RuntimeError('TensorRT needs an NVIDIA GPU: run with --device cuda:0 on a machine with one')
+        from .tensorrt_support import mmdeploy_trt_plugin_error
+        error = mmdeploy_trt_plugin_error()  # mmdeploy's converter loads its TensorRT-8 plugins unconditionally
+        if error:
+            raise RuntimeError(f'{error}; the export {ir_file} is ready for trtexec')
         from mmdeploy.apis.tensorrt import onnx2tensorrt
         onnx2tensorrt(work_dir, 'end2end.engine', 0, deploy_cfg, ir_file, device=device)
         return [os.path.join(work_dir, 'end2end.engine')]
