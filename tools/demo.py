@@ -3,7 +3,7 @@
 """Run a YOLO pose model on an image, a folder, a glob, a video or a webcam and draw the people it finds.
 
     python tools/demo.py INPUT [--config CFG] [--checkpoint CKPT] [--out-dir DIR] [--show] [--save-json]
-                         [--device cpu] [--score-thr 0.25] [--kpt-thr 0.3] [--batch-size 1] [--input-size N]
+                         [--device cuda:0|cpu] [--score-thr 0.25] [--kpt-thr 0.3] [--batch-size 1] [--input-size N]
                          [--track bytetrack|ocsort|TRACKER_CFG.py [--track-cfg KEY=VALUE ...]
                           [--smooth [KEY=VALUE ...]]]
 
@@ -43,7 +43,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--out-dir', default='demo_out', help='where drawings (and JSON) go')
     parser.add_argument('--show', action='store_true', help='also show each result in a window (needs a display)')
     parser.add_argument('--save-json', action='store_true', help='write one JSON per input')
-    parser.add_argument('--device', default='cpu')
+    parser.add_argument('--device', default=None, help="default: 'cuda:0' where a GPU exists, else 'cpu'")
     parser.add_argument('--score-thr', type=float, default=0.25, help='person score threshold')
     parser.add_argument('--nms-thr', type=float, default=0.7, help='NMS IoU threshold')
     parser.add_argument('--kpt-thr', type=float, default=0.3, help='keypoints below this score are not drawn')

