@@ -16,7 +16,8 @@ import yolopose_mm  # noqa: F401
 
 CONFIGS = sorted(p for p in (Path(__file__).resolve().parents[1] / 'configs').rglob('*.py')
                  if '_base_' not in p.parts and 'deploy' not in p.parts  # deploy configs: tests/test_deploy*
-                 and 'mixed' not in p.parts)  # mixed OpenMMLab models: tests/test_mixed_configs.py
+                 and 'mixed' not in p.parts  # mixed OpenMMLab models: tests/test_mixed_configs.py
+                 and 'trackers' not in p.parts)  # tracker settings, not models: tests/test_tracking.py
 
 
 def test_config_list_is_complete():
