@@ -58,6 +58,10 @@ def test_overrides_merge_nested_and_dotted_without_touching_the_callers_dict():
     from_dict = load_tracker_config(body, smoothing=dict(beta=0.1))
     assert body == before and from_dict.detect_score_thr == pytest.approx(0.2)
     assert from_dict.smoothing == {'min_cutoff': 1.0, 'beta': 0.1, 'd_cutoff': 1.0}
+    bare = load_tracker_config(dict(type='ByteTracker'))  # what a config leaves out is mmdet's own default
+    assert bare.tracker['obj_score_thrs'] == {'high': 0.6, 'low': 0.1} and bare.tracker['num_frames_retain'] == 10
+    assert bare.tracker['num_tentatives'] == 3 and bare.tracker['motion'] == {'type': 'KalmanFilter'}
+    assert load_tracker_config(dict(type='OCSORTTracker')).tracker['vel_delta_t'] == 3
 
 
 @pytest.mark.parametrize('args, kwargs, message', [
@@ -76,6 +80,7 @@ def test_overrides_merge_nested_and_dotted_without_touching_the_callers_dict():
     (('bytetrack',), dict(smoothing=dict(gamma=1)), "unknown smoothing setting(s) ['gamma']"),
     (('bytetrack',), dict(smoothing=dict(min_cutoff=0)), 'smoothing setting min_cutoff must be a number > 0'),
     ((42,), {}, 'tracker must be a name (bytetrack or ocsort), a tracker config file or a dict, got int'),
+    ((dict(tracker='ByteTracker'),), {}, "'tracker' must be a dict(type=...), got 'ByteTracker'"),
 ])
 def test_bad_names_and_settings_are_one_line(args, kwargs, message):
     with pytest.raises(TrackerConfigError) as err:

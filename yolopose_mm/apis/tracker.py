@@ -71,7 +71,7 @@ class PoseTracker:
         self.settings: TrackerSettings = load_tracker_config(tracker, smoothing, **overrides)
         self.fps = float(fps)
         self._tracker = _build_mmdet_tracker(self.settings.tracker)
-        retain_s = self.settings.tracker['num_frames_retain'] / self.fps
+        retain_s = self.settings.tracker['num_frames_retain'] / self.fps  # filled from mmdet's default if unset
         self._smoother = KeypointSmoother(**self.settings.smoothing, max_gap_s=retain_s) \
             if self.settings.smoothing else None
         self._public: Dict[int, int] = {}  # mmdet track id -> public track id

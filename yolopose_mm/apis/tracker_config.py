@@ -79,7 +79,10 @@ def _read(tracker: Union[str, os.PathLike, Mapping[str, Any], Config]) -> Tuple[
     if isinstance(tracker, Mapping):
         body = dict(tracker)
         if 'tracker' in body:  # a whole tracker config as a dict: {'tracker': {...}, 'smoothing': ...}
-            return str(body['tracker'].get('type', 'tracker')), dict(body['tracker']), body.get('smoothing')
+            inner = body['tracker']
+            if not isinstance(inner, Mapping):
+                raise TrackerConfigError(f"tracker config: 'tracker' must be a dict(type=...), got {inner!r}")
+            return str(inner.get('type', 'tracker')), dict(inner), body.get('smoothing')
         return str(body.get('type', 'tracker')), body, None
     if not isinstance(tracker, (str, os.PathLike)):
         raise TrackerConfigError(f'tracker must be a name ({" or ".join(TRACKER_NAMES)}), a tracker config file or '
@@ -100,10 +103,24 @@ def _read(tracker: Union[str, os.PathLike, Mapping[str, Any], Config]) -> Tuple[
     except Exception as e:  # a syntax error or a bad _base_ in the user's file
         raise TrackerConfigError(f'cannot read tracker config {path}: {type(e).__name__}: '
                                  f'{str(e).splitlines()[0] if str(e) else ""}') from e
-    if 'tracker' not in cfg:
+    if not isinstance(cfg.get('tracker'), Mapping):
         raise TrackerConfigError(f'tracker config {path} has no `tracker = dict(type=...)`; see configs/trackers/')
     name = text if text in TRACKER_NAMES else path.stem
     return name, cfg.to_dict()['tracker'], cfg.to_dict().get('smoothing')
+
+
+def _mmdet_defaults(kind: str) -> Dict[str, Any]:
+    """The default settings of an mmdet tracker class (its ``__init__`` and BaseTracker's), flattened."""
+    import inspect
+
+    from mmdet.models.trackers import BaseTracker, ByteTracker, OCSORTTracker
+    cls = {'ByteTracker': ByteTracker, 'OCSORTTracker': OCSORTTracker}[kind]
+    out: Dict[str, Any] = {}
+    for fn in (BaseTracker.__init__, cls.__init__):
+        for key, param in inspect.signature(fn).parameters.items():
+            if param.default is not inspect.Parameter.empty and param.default is not None:
+                out[key] = copy.deepcopy(param.default)
+    return {k: v for k, v in _flatten(out).items() if k in _KEYS[kind]}
 
 
 def _check_value(name: str, key: str, value: Any) -> None:
@@ -191,10 +208,8 @@ def load_tracker_config(tracker: Union[str, os.PathLike, Mapping[str, Any], Conf
     unknown = sorted(set(flat) - valid)
     if unknown:
         raise TrackerConfigError(f'unknown {name} setting(s) {unknown}; valid: {sorted(valid - {"type"})}')
-    for key in ('obj_score_thrs.high', 'obj_score_thrs.low', 'match_iou_thrs.high', 'match_iou_thrs.low',
-                'match_iou_thrs.tentative', 'obj_score_thr', 'match_iou_thr', 'init_track_thr'):
-        if key in valid and key not in flat:
-            raise TrackerConfigError(f'{name}: missing setting {key} (see configs/trackers/)')
+    for key, value in _mmdet_defaults(kind).items():  # what the config leaves out, mmdet's own default
+        flat.setdefault(key, value)
     flat.setdefault('motion', {'type': 'KalmanFilter'})
     for key, value in flat.items():
         _check_value(name, key, value)
