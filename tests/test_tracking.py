@@ -128,6 +128,18 @@ def test_smoothing_steadies_keypoints_along_a_track(clip, model):
 
 
 @pytest.mark.slow
+def test_two_tracks_over_one_model_at_once(clip, model):
+    from yolopose_mm.apis import track
+    made, _ = clip
+    frames = list(made.frames[:8])
+    alone = [s.pred_instances.track_ids.tolist() for s in track(model, frames, input_size=SIZE, batch_size=1)]
+    a = track(model, frames, input_size=SIZE, batch_size=1)  # both run the network in their background threads
+    b = track(model, frames, 'bytetrack', input_size=SIZE, batch_size=2)
+    pairs = [(x.pred_instances.track_ids.tolist(), y.pred_instances.track_ids.tolist()) for x, y in zip(a, b)]
+    assert len(pairs) == 8 and [p[0] for p in pairs] == [p[1] for p in pairs] == alone and alone[0] == [1, 2, 3]
+
+
+@pytest.mark.slow
 def test_image_sequence_source_and_unreadable_frames(clip, model, tmp_path):
     from yolopose_mm.apis import track
     made, _ = clip

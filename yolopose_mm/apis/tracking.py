@@ -6,6 +6,7 @@ import os
 import queue
 import threading
 import warnings
+import weakref
 from typing import Any, Iterable, Iterator, List, Optional, Tuple, Union
 
 import numpy as np
@@ -85,6 +86,8 @@ def track(model: nn.Module, source: Source, tracker: Any = 'bytetrack', *, smoot
         fps: frames per second for the smoothing filter (default: the video's, else 30).
         prefetch: read frames and run the network in a background thread, up to two batches ahead of the
             tracker and of the caller's loop (which then overlap with it); False: all in the calling thread.
+            Several tracks over one model take turns; but do not call :func:`inference` on that model from
+            another thread meanwhile (it sets the model's ``test_cfg`` for the duration of a call).
         **tracker_cfg: tracker settings over the config's, e.g. ``num_frames_retain=60``,
             ``obj_score_thrs=dict(high=0.5, low=0.1)``, ``match_iou_thrs=dict(high=0.3)``.
 
@@ -124,6 +127,17 @@ def track_frames(model: nn.Module, source: Source, tracker: Any = 'bytetrack', *
     return _run(model, frames, reader, pose_tracker, int(batch_size), input_size, float(nms_thr), bool(prefetch))
 
 
+_MODEL_LOCKS: 'weakref.WeakKeyDictionary[nn.Module, threading.Lock]' = weakref.WeakKeyDictionary()
+_LOCKS_LOCK = threading.Lock()
+
+
+def _model_lock(model: nn.Module) -> threading.Lock:
+    """One lock per model: two tracks over one model (e.g. zipped) take turns in :func:`inference`, which sets
+    the model's ``test_cfg`` for the duration of a call."""
+    with _LOCKS_LOCK:
+        return _MODEL_LOCKS.setdefault(model, threading.Lock())
+
+
 def _detections(model: nn.Module, frames: Iterator, batch_size: int,
                 predict: dict) -> Iterator[List[Tuple[int, Optional[str], np.ndarray, PoseDataSample]]]:
     """Batches of (frame index, path, frame, prediction); unreadable frames keep their index but are left out."""
@@ -138,7 +152,8 @@ def _detections(model: nn.Module, frames: Iterator, batch_size: int,
                 break
         if not batch:
             return
-        samples = inference(model, [img for _, _, img in batch], batch_size=batch_size, rect=True, **predict)
+        with _model_lock(model):
+            samples = inference(model, [img for _, _, img in batch], batch_size=batch_size, rect=True, **predict)
         yield [(i, path, img, sample) for (i, path, img), sample in zip(batch, samples)]
 
 
