@@ -19,6 +19,8 @@ from yolopose_mm.analysis.tracking_clip import id_switches, make_tracking_clip, 
 REPO = Path(__file__).resolve().parents[1]
 SIZE = 320  # network input (long side) for the 640x360 clip: fast, people still ~90 px tall
 PERSON_HIDDEN, FIRST_HIDDEN, LAST_HIDDEN = 1, 16, 21
+# every shipped tracker config is built and run on the clip here (tests/test_configs.py leaves configs/trackers/ out)
+TRACKER_CONFIGS = sorted((REPO / 'configs' / 'trackers').glob('*.py'))
 
 
 @pytest.fixture(scope='module')
@@ -45,12 +47,17 @@ def _per_person(ids):
             {p: sum(row[p] is not None for row in ids) for p in people})
 
 
+def test_tracker_config_list_is_complete():
+    assert [p.stem for p in TRACKER_CONFIGS] == ['bytetrack', 'ocsort']  # each one runs in the test below
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize('tracker', ['bytetrack', 'ocsort'])
-def test_one_id_per_person_and_reidentified_after_hiding(clip, model, tracker):
-    from yolopose_mm.apis import track
+@pytest.mark.parametrize('config', TRACKER_CONFIGS, ids=lambda p: p.stem)
+def test_one_id_per_person_and_reidentified_after_hiding(clip, model, config):
+    from yolopose_mm.apis import load_tracker_config, track
     made, path = clip
-    samples = list(track(model, str(path), tracker, input_size=SIZE))
+    kind = load_tracker_config(str(config)).tracker['type']
+    samples = list(track(model, str(path), str(config), input_size=SIZE))
     assert [s.metainfo['frame_id'] for s in samples] == list(range(40))
     ids = match_tracks(made.boxes, _ids(samples))
     assert id_switches(ids) == 0
@@ -65,7 +72,7 @@ def test_one_id_per_person_and_reidentified_after_hiding(clip, model, tracker):
     back = [row[hidden] for row in ids[LAST_HIDDEN + 1:] if row[hidden] is not None][0]
     assert back == before  # re-identified: hidden 6 frames, fewer than the 30 a lost track is kept
     visible = 40 - (LAST_HIDDEN - FIRST_HIDDEN + 1)
-    if tracker == 'bytetrack':  # its second, low-score association keeps even the weak frames of a person
+    if kind == 'ByteTracker':  # its second, low-score association keeps even the weak frames of a person
         assert tracked == {0: 40, 1: visible, 2: 40}
     else:  # OC-SORT matches only detections over 0.25: a weak frame is missed, never given to someone else
         assert tracked[0] >= 38 and tracked[1] >= visible - 5 and tracked[2] >= 38
