@@ -14,7 +14,7 @@ val_pipeline = [
     dict(type='LetterBox', input_size=input_size, rect=True, pad_val=114),  # yolo val's letterbox
     dict(type='PackPoseInputs',
          meta_keys=('id', 'img_id', 'img_path', 'ori_shape', 'img_shape', 'input_size', 'input_center',
-                    'input_scale', 'raw_ann_info')),
+                    'input_scale', 'rect_letterbox', 'raw_ann_info')),
 ]
 
 train_dataloader = dict(
@@ -25,7 +25,8 @@ train_dataloader = dict(
     collate_fn=dict(type='pseudo_collate'),
     dataset=dict(_delete_=True, type='YOLOPoseDataset', data_yaml=data_yaml, split='train', metainfo='coco',
                  pipeline={{_base_.train_pipeline}}))
-# Ultralytics' validation protocol (as the COCO configs): batches in yolo val's order, one rectangle per batch.
+# Ultralytics' validation protocol (as the COCO configs): batches in yolo val's order, one rectangle per batch
+# (padded by the model's YOLOPoseDataPreprocessor).
 val_dataloader = dict(
     _delete_=True,
     batch_size=32,
@@ -34,7 +35,6 @@ val_dataloader = dict(
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
     batch_sampler=dict(type='YOLORectBatchSampler'),
-    collate_fn=dict(type='yolo_rect_collate'),
     dataset=dict(type='YOLOPoseDataset', data_yaml=data_yaml, split='val', metainfo='coco', test_mode=True,
                  pipeline=val_pipeline))
 test_dataloader = val_dataloader

@@ -1,7 +1,7 @@
 # Copyright (c) yolopose_mm contributors. Licensed under the Apache License 2.0.
-"""Ultralytics' rectangular validation protocol: YOLORectBatchSampler + LetterBox(rect=True) + yolo_rect_collate
-give the batches (order, shape, pixels) of `yolo val`'s loader, predictions map back to the original image, and
-the number of processes does not change the metrics."""
+"""Ultralytics' rectangular validation protocol: YOLORectBatchSampler + LetterBox(rect=True) + the configs'
+YOLOPoseDataPreprocessor give the batches (order, shape, pixels) of `yolo val`'s loader, predictions map back to
+the original image, and the number of processes does not change the metrics."""
 from __future__ import annotations
 
 import shutil
@@ -10,14 +10,26 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from mmengine.dataset import DefaultSampler
+from mmengine.config import Config
+from mmengine.dataset import DefaultSampler, pseudo_collate
 
 import yolopose_mm  # noqa: F401
-from yolopose_mm.datasets import YOLORectBatchSampler, ultralytics_val_order, yolo_rect_collate
+from yolopose_mm.datasets import YOLORectBatchSampler, ultralytics_val_order
 from yolopose_mm.datasets.transforms import LetterBox
 from yolopose_mm.datasets.transforms.letterbox import rect_batch_shape
+from yolopose_mm.utils import config_file
 
-META_KEYS = ('img_path', 'ori_shape', 'img_shape', 'input_size', 'input_center', 'input_scale')
+META_KEYS = ('img_path', 'ori_shape', 'img_shape', 'input_size', 'input_center', 'input_scale', 'rect_letterbox')
+
+
+@pytest.fixture(scope='module')
+def preprocessor():
+    """The configs' data preprocessor (YOLOPoseDataPreprocessor: mmpose's, plus yolo val's batch padding)."""
+    from mmpose.registry import MODELS
+    cfg = Config.fromfile(str(config_file('configs/_base_/yolo_pose_coco.py')))
+    assert cfg.model.data_preprocessor.type == 'YOLOPoseDataPreprocessor'
+    assert 'collate_fn' not in cfg.val_dataloader  # plain dataloaders: mmpose's front ends read them too
+    return MODELS.build(cfg.model.data_preprocessor)
 
 
 @pytest.fixture(scope='module')
@@ -43,7 +55,7 @@ def _our_loader(yaml: Path, batch: int, tmp_path: Path):
     return ds, YOLORectBatchSampler(DefaultSampler(ds, shuffle=False), batch)
 
 
-def test_batches_equal_ultralytics_val_loader(mixed_images, ultralytics, tmp_path):
+def test_batches_equal_ultralytics_val_loader(mixed_images, ultralytics, preprocessor, tmp_path):
     from ultralytics.cfg import get_cfg
     from ultralytics.data import build_yolo_dataset
     from ultralytics.data.utils import check_det_dataset
@@ -55,48 +67,59 @@ def test_batches_equal_ultralytics_val_loader(mixed_images, ultralytics, tmp_pat
         ds, sampler = _our_loader(mixed_images / 'data.yaml', batch, tmp_path)
         assert len(ref) == len(ds) == 19 and len(sampler) == -(-19 // batch)
         for k, indices in enumerate(sampler):
-            ours = yolo_rect_collate([ds[i] for i in indices])
+            ours = preprocessor(pseudo_collate([ds[i] for i in indices]), False)
             theirs = ref.collate_fn([ref[i] for i in range(k * batch, min((k + 1) * batch, len(ref)))])
             assert [Path(s.img_path).name for s in ours['data_samples']] == [Path(f).name for f in theirs['im_file']]
-            ours_img = torch.stack(ours['inputs'])[:, [2, 1, 0]]  # BGR -> RGB
-            assert ours_img.shape == theirs['img'].shape and torch.equal(ours_img, theirs['img']), (batch, k)
-            shapes_seen.add(tuple(ours_img.shape[2:]))
+            # what each model sees: our normalised RGB batch vs Ultralytics' validator's img.float() / 255
+            ref_img = theirs['img'].float() / 255
+            assert ours['inputs'].shape == ref_img.shape and torch.equal(ours['inputs'], ref_img), (batch, k)
+            shapes_seen.add(tuple(ref_img.shape[2:]))
     assert len(shapes_seen) >= 4  # landscape, portrait and mixed batches were all exercised
 
 
-def test_collate_maps_predictions_back_to_the_image():
-    """The re-padded content's corners map, with each sample's updated metainfo, to the original image corners."""
-    from mmcv.transforms import to_tensor
-    from mmpose.structures import PoseDataSample
+def _packed(h: int, w: int, size: int = 640, value: int = 7, **letterbox) -> dict:
+    letterbox.setdefault('rect', True)
+    from mmpose.datasets.transforms import PackPoseInputs
+    out = LetterBox(size, **letterbox)(dict(img=np.full((h, w, 3), value, np.uint8), ori_shape=(h, w),
+                                            img_path=f'{h}x{w}.jpg'))
+    return PackPoseInputs(meta_keys=META_KEYS)(out)
+
+
+def test_preprocessor_maps_predictions_back_to_the_image(preprocessor):
+    """The re-padded content's corners map, with each sample's updated metainfo, to the original image corners;
+    batches without the rect mark (the square protocol, training) keep mmpose's padding exactly."""
     hws = [(480, 640), (427, 640), (640, 480), (1080, 810)]
-    batch = []
-    for h, w in hws:
-        out = LetterBox(640, rect=True)(dict(img=np.full((h, w, 3), 7, np.uint8)))
-        batch.append(dict(inputs=to_tensor(out['img']).permute(2, 0, 1).contiguous(),
-                          data_samples=PoseDataSample(metainfo=dict(
-                              ori_shape=(h, w), input_size=out['input_size'], input_center=out['input_center'],
-                              input_scale=out['input_scale']))))
-    collated = yolo_rect_collate(batch)
+    out = preprocessor(pseudo_collate([_packed(h, w) for h, w in hws]), False)
     out_h, out_w = rect_batch_shape([h / w for h, w in hws], 640, 32)
-    for img, sample, (h, w) in zip(collated['inputs'], collated['data_samples'], hws):
-        assert tuple(img.shape) == (3, out_h, out_w) and tuple(sample.input_size) == (out_w, out_h)
-        rows, cols = np.nonzero(img[0].numpy() == 7)
+    assert tuple(out['inputs'].shape) == (4, 3, out_h, out_w)
+    for img, sample, (h, w) in zip(out['inputs'], out['data_samples'], hws):
+        assert tuple(sample.input_size) == (out_w, out_h) and tuple(sample.batch_input_shape) == (out_h, out_w)
+        rows, cols = np.nonzero(np.isclose(img[0].numpy(), 7 / 255))
         corners = np.array([[cols.min(), rows.min()], [cols.max() + 1, rows.max() + 1]], np.float64)
         back = corners / np.array([out_w, out_h]) * sample.input_scale + sample.input_center - 0.5 * sample.input_scale
         np.testing.assert_allclose(back, [[0, 0], [w, h]], atol=1e-3)
-        assert set(np.unique(img[0].numpy())) == {7, 114}
+        assert set(np.unique(np.round(img[0].numpy() * 255).astype(int))) == {7, 114}
+    # a batch of one is already in its shape: nothing moves
+    single = _packed(1080, 810)
+    alone = preprocessor(pseudo_collate([single]), False)
+    assert torch.equal(alone['inputs'][0], single['inputs'][[2, 1, 0]].float() / 255)
+    np.testing.assert_array_equal(alone['data_samples'][0].input_center, single['data_samples'].input_center)
+    # the square protocol: 640x640 samples stay 640x640, as mmpose's PoseDataPreprocessor leaves them
+    square = preprocessor(pseudo_collate([_packed(h, w, auto=False, rect=False) for h, w in hws]), False)
+    assert tuple(square['inputs'].shape) == (4, 3, 640, 640)
+    assert 'rect_letterbox' not in square['data_samples'][0]
 
 
-def test_collate_and_sampler_errors(tmp_path):
-    from mmpose.structures import PoseDataSample
-    out = LetterBox(320, rect=True)(dict(img=np.zeros((240, 320, 3), np.uint8)))
-    sample = dict(inputs=torch.zeros(3, *out['img'].shape[:2], dtype=torch.uint8),
-                  data_samples=PoseDataSample(metainfo=dict(ori_shape=(240, 320), input_size=out['input_size'],
-                                                            input_center=out['input_center'],
-                                                            input_scale=out['input_scale'], img_path='a.jpg')))
-    with pytest.raises(ValueError, match='img_size=640.*LetterBox'):
-        yolo_rect_collate([sample], img_size=640)
-    assert tuple(yolo_rect_collate([sample])['inputs'][0].shape) == (3, 256, 352)  # img_size read from the sample
+def test_preprocessor_and_sampler_errors(preprocessor):
+    mixed = pseudo_collate([_packed(480, 640), _packed(480, 640, auto=False, rect=False)])
+    with pytest.raises(ValueError, match='only some samples.*LetterBox'):
+        preprocessor(mixed, False)
+    with pytest.raises(ValueError, match='mixes LetterBox'):
+        preprocessor(pseudo_collate([_packed(480, 640), _packed(480, 640, size=320, rect=True)]), False)
+    bad = _packed(240, 320, size=320, rect=True)
+    bad['data_samples'].set_metainfo(dict(rect_letterbox=dict(bad['data_samples'].rect_letterbox, size=640)))
+    with pytest.raises(ValueError, match=r'240x320\.jpg has 320x240 content.*LetterBox\(input_size=640, rect=True\)'):
+        preprocessor(pseudo_collate([bad, _packed(480, 640)]), False)
     with pytest.raises(ValueError, match='drop_last'):
         YOLORectBatchSampler(object(), 4, drop_last=True)
     with pytest.raises(ValueError, match='batch_size'):
@@ -131,3 +154,23 @@ def test_order_and_sharding_by_whole_batches(monkeypatch):
         shards.append(list(YOLORectBatchSampler(_Sampler(), 3)))
     assert shards[0] == alone[0::2] and shards[1] == alone[1::2]  # whole batches: same shapes in DDP
     assert sorted(i for b in alone for i in b) == list(range(8))
+
+
+def test_mmdeploy_task_builds_our_data_preprocessor():
+    """mmdeploy 1.3.1 builds only 'PoseDataPreprocessor' configs for backend models; with yolopose_mm.deploy
+    imported (deploy configs' custom_imports) its PoseDetection task hands it ours, built."""
+    pytest.importorskip('mmdeploy', reason='mmdeploy is not installed')
+    from mmdeploy.apis import build_task_processor
+
+    from yolopose_mm.deploy.pipeline import load_configs
+    from yolopose_mm.deploy.task_processor import YOLOPoseDetection, build_data_preprocessor_for_mmdeploy
+    from yolopose_mm.models import YOLOPoseDataPreprocessor
+    deploy_cfg, model_cfg = load_configs(
+        str(config_file('configs/deploy/pose-detection_yolopose_onnxruntime_dynamic.py')),
+        str(config_file('configs/yolopose_n_coco8.py')))
+    task = build_task_processor(model_cfg, deploy_cfg, 'cpu')
+    assert isinstance(task, YOLOPoseDetection)
+    built = build_data_preprocessor_for_mmdeploy(task.update_data_preprocessor(model_cfg.model.data_preprocessor))
+    assert isinstance(built, YOLOPoseDataPreprocessor) and built.pad_size_divisor == 32
+    plain = dict(type='PoseDataPreprocessor', mean=[0, 0, 0], std=[1, 1, 1])
+    assert build_data_preprocessor_for_mmdeploy(plain) is plain  # mmdeploy's own path, unchanged

@@ -9,7 +9,8 @@ data_root = 'data/coco/'
 model = dict(
     type='BottomupPoseEstimator',
     data_preprocessor=dict(
-        type='PoseDataPreprocessor',
+        # mmpose's PoseDataPreprocessor, plus yolo val's padding of each batch of LetterBox(rect=True) samples
+        type='YOLOPoseDataPreprocessor',
         mean=[0.0, 0.0, 0.0],
         std=[255.0, 255.0, 255.0],
         bgr_to_rgb=True,
@@ -31,9 +32,13 @@ model = dict(
     test_cfg=dict(score_thr=0.001, nms_thr=0.7, max_per_img=300))
 
 # Evaluation follows Ultralytics' validation protocol (`yolo val`, how its published COCO table was made): images in
-# the order of its loader (by path, then by aspect ratio), batches of 32, each image's long side resized to 640 and
-# the batch padded, centred, to one stride-32 rectangle with half a stride of margin.
-val_meta_keys = ('id', 'img_id', 'img_path', 'ori_shape', 'img_shape', 'input_size', 'input_center', 'input_scale')
+# the order of its loader (by path, then by aspect ratio: YOLORectBatchSampler), batches of 32, each image's long
+# side resized to 640 (LetterBox(rect=True)) and the batch padded, centred, to one stride-32 rectangle with half a
+# stride of margin (the model's YOLOPoseDataPreprocessor, for samples whose metainfo keeps 'rect_letterbox').
+# The dataloaders need no collate_fn, so MMPoseInferencer / inference_bottomup read this config too (one image:
+# yolo val with batch 1).
+val_meta_keys = ('id', 'img_id', 'img_path', 'ori_shape', 'img_shape', 'input_size', 'input_center', 'input_scale',
+                 'rect_letterbox')
 val_pipeline = [
     dict(type='LoadImage'),
     dict(type='LetterBox', input_size=input_size, rect=True, pad_val=114),
@@ -46,7 +51,6 @@ val_dataloader = dict(
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
     batch_sampler=dict(type='YOLORectBatchSampler'),  # batches as yolo val forms them
-    collate_fn=dict(type='yolo_rect_collate'),  # pads each batch to its yolo val shape
     dataset=dict(
         type=dataset_type,
         data_root=data_root,

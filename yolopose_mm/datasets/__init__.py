@@ -6,8 +6,7 @@ from .yolo_labels import LabelProblem, scan_split
 from .yolo_metainfo import DatasetYamlError, load_data_yaml, metainfo_from_spec
 from .yolo_pose_dataset import YOLOPoseDataset
 from .yolo_rect_batch_sampler import YOLORectBatchSampler, ultralytics_val_order  # noqa: F401  (DATA_SAMPLERS)
-from .yolo_rect_collate import yolo_rect_collate  # noqa: F401  (mmengine FUNCTIONS)
 
 __all__ = ['YOLOPoseDataset', 'LabelProblem', 'scan_split', 'DatasetYamlError', 'load_data_yaml',
            'metainfo_from_spec', 'check_path', 'CheckReport', 'coco_to_yolo', 'yolo_to_coco', 'YOLORectBatchSampler',
-           'ultralytics_val_order', 'yolo_rect_collate']
+           'ultralytics_val_order']

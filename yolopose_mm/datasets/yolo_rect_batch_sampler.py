@@ -4,7 +4,7 @@
 Ultralytics' validation loader lists the image files sorted by path, sorts them by aspect ratio (h / w, numpy's
 default ``argsort``), and cuts that order into consecutive batches; each batch is then padded to one shape
 computed from its aspect ratios (:func:`~yolopose_mm.datasets.transforms.letterbox.rect_batch_shape`, applied by
-``yolo_rect_collate``). Predictions depend on that shape, so the same batches give the same numbers.
+the model's ``YOLOPoseDataPreprocessor``). Predictions depend on that shape, so the same batches give the same numbers.
 """
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ class YOLORectBatchSampler(Sampler[List[int]]):
     """Batch sampler of Ultralytics' rectangular validation protocol (a dataloader's ``batch_sampler``).
 
     Images are ordered as :func:`ultralytics_val_order` and cut into batches of ``batch_size`` (the dataloader's
-    ``batch_size``); each batch holds images of similar aspect ratio, and ``yolo_rect_collate`` pads it to one shape.
+    ``batch_size``); each batch holds images of similar aspect ratio, and ``YOLOPoseDataPreprocessor`` pads it to one shape.
     With several processes each takes whole batches in turn (batch ``b`` to rank ``b % world_size``), so every
     image is seen in the same batch, hence the same shape, as with one process: the metrics do not depend on the
     number of processes.

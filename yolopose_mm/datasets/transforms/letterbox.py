@@ -10,6 +10,9 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmpose.registry import TRANSFORMS
 
+# metainfo key with which LetterBox(rect=True) marks a sample for YOLOPoseDataPreprocessor's batch padding
+RECT_LETTERBOX_KEY = 'rect_letterbox'
+
 
 def letterbox_params(img_hw: Tuple[int, int], target_hw: Tuple[int, int], stride: int, auto: bool,
                      scaleup: bool = True) -> Dict[str, object]:
@@ -76,7 +79,7 @@ def val_rect_params(img_hw: Tuple[int, int], size: int, stride: int, rect_pad: f
 
     The long side is scaled to ``size`` (:func:`rect_resized_wh`), the image padded, centred, to
     :func:`rect_batch_shape` of its own aspect ratio. Same return format as :func:`letterbox_params`;
-    ``yolo_rect_collate`` re-pads the images of a larger batch to that batch's shape.
+    ``YOLOPoseDataPreprocessor`` re-pads the images of a larger batch to that batch's shape.
     """
     h, w = img_hw
     new_w, new_h = rect_resized_wh(img_hw, size)
@@ -102,12 +105,14 @@ class LetterBox(BaseTransform):
         interpolation: OpenCV interpolation flag.
         rect: Reproduce YOLO's validation loader instead: long side to ``max(input_size)``, padded to a stride
             multiple with ``rect_pad`` strides of margin (see :func:`val_rect_params`); ``auto`` and ``scaleup`` are
-            then unused. Alone this is ``yolo val`` with ``batch=1``; with ``YOLORectBatchSampler`` and
-            ``yolo_rect_collate`` in the dataloader it is ``yolo val`` with any batch size.
+            then unused. Alone this is ``yolo val`` with ``batch=1``; with ``YOLORectBatchSampler`` in the
+            dataloader and the model's ``YOLOPoseDataPreprocessor`` it is ``yolo val`` with any batch size: the
+            sample is marked with ``rect_letterbox`` (size, stride, pad, pad_val), which ``PackPoseInputs`` must
+            keep (``'rect_letterbox'`` in its ``meta_keys``) for the preprocessor to pad its batch.
         rect_pad: Margin in strides for ``rect`` (YOLO's validation loader uses 0.5).
 
     Required keys: img. Modified keys: img, img_shape, keypoints, bbox. Added keys: input_size, input_center,
-    input_scale, letterbox_pad, letterbox_gain.
+    input_scale, letterbox_pad, letterbox_gain (and rect_letterbox with ``rect``).
     """
 
     def __init__(self, input_size: Union[int, Sequence[int]] = 640, auto: bool = False, stride: int = 32,
@@ -164,6 +169,9 @@ class LetterBox(BaseTransform):
         results['input_center'] = np.array([(out_w / 2 - left) / gx, (out_h / 2 - top) / gy], dtype=np.float64)
         results['letterbox_pad'] = (left, top, right, bottom)
         results['letterbox_gain'] = (gx, gy)
+        if self.rect:
+            results[RECT_LETTERBOX_KEY] = dict(size=max(self.input_size), stride=self.stride, pad=self.rect_pad,
+                                               pad_val=self._pad_color)
         return results
 
     def __repr__(self) -> str:

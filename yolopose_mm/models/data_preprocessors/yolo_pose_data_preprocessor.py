@@ -1,0 +1,108 @@
+# Copyright (c) yolopose_mm contributors. Licensed under the Apache License 2.0.
+"""mmpose's ``PoseDataPreprocessor`` that also pads a batch of Ultralytics' rectangular validation protocol.
+
+``LetterBox(rect=True)`` letterboxes each image as ``yolo val`` does for a batch of one (long side to ``size``,
+padded, centred, to that image's stride-multiple rectangle) and marks the sample with ``rect_letterbox`` in its
+metainfo. ``yolo val`` pads every image of a batch to one shape computed from the batch's aspect ratios
+(:func:`~yolopose_mm.datasets.transforms.letterbox.rect_batch_shape`); this preprocessor does that step: it cuts
+each marked sample's content out of its own padding and centres it in the batch's shape, updating the metainfo the
+estimator maps predictions back with. A batch of one, and every batch without the mark (training, the square
+protocol, :func:`yolopose_mm.apis.inference`), go through ``PoseDataPreprocessor`` unchanged.
+
+Padding in the data preprocessor (not in a ``collate_fn``) keeps the dataloaders plain, so mmengine's Runner,
+mmpose's ``MMPoseInferencer`` / ``inference_bottomup`` and mmdeploy all read the same config.
+"""
+from __future__ import annotations
+
+from typing import Dict, List, Sequence, Tuple
+
+import numpy as np
+import torch
+from mmpose.models.data_preprocessors import PoseDataPreprocessor
+from mmpose.registry import MODELS
+
+from ...datasets.transforms.letterbox import RECT_LETTERBOX_KEY, centred_pad, rect_batch_shape
+
+
+def _content_box(meta: dict) -> Tuple[int, int, int, int, float, float]:
+    """(left, top, w, h, gain_x, gain_y) of the image content inside a letterboxed sample."""
+    in_w, in_h = (float(v) for v in meta['input_size'])
+    scale = np.asarray(meta['input_scale'], dtype=np.float64)
+    center = np.asarray(meta['input_center'], dtype=np.float64)
+    gx, gy = in_w / scale[0], in_h / scale[1]
+    ori_h, ori_w = meta['ori_shape'][:2]
+    left, top = int(round(in_w / 2 - center[0] * gx)), int(round(in_h / 2 - center[1] * gy))
+    return left, top, int(round(ori_w * gx)), int(round(ori_h * gy)), gx, gy
+
+
+def pad_rect_batch(inputs: Sequence[torch.Tensor], metas: Sequence[dict]) -> Tuple[List[torch.Tensor],
+                                                                                   List[Dict[str, object]]]:
+    """Centre every ``LetterBox(rect=True)`` sample of a batch in the batch's ``yolo val`` shape.
+
+    Args:
+        inputs: one (C, H, W) image per sample (unnormalised, as the pipeline made it).
+        metas: each sample's metainfo: ``ori_shape``, ``input_size``, ``input_center``, ``input_scale`` and the
+            ``rect_letterbox`` mark (``size``, ``stride``, ``pad``, ``pad_val`` of its LetterBox).
+
+    Returns:
+        The re-padded images, all (C, H_b, W_b), and per sample the metainfo to set (``img_shape``,
+        ``input_size``, ``input_center``, ``input_scale``) so predictions map back to the original image.
+
+    Raises:
+        ValueError: the samples' LetterBox settings differ, or a sample's content is not ``size`` on its long side.
+    """
+    marks = [m[RECT_LETTERBOX_KEY] for m in metas]
+    size, stride, pad, pad_val = (marks[0][k] for k in ('size', 'stride', 'pad', 'pad_val'))
+    if any(mark != marks[0] for mark in marks[1:]):
+        raise ValueError(f'YOLOPoseDataPreprocessor: one batch mixes LetterBox(rect=True) settings {marks[0]} and '
+                         f'{next(m for m in marks if m != marks[0])}; letterbox a batch with one LetterBox')
+    out_h, out_w = rect_batch_shape([m['ori_shape'][0] / m['ori_shape'][1] for m in metas], size, stride, pad)
+    images, updates = [], []
+    for img, meta in zip(inputs, metas):
+        left, top, w, h, gx, gy = _content_box(meta)
+        if max(w, h) != size or w > out_w or h > out_h or top + h > img.shape[1] or left + w > img.shape[2]:
+            raise ValueError(f'YOLOPoseDataPreprocessor: {meta.get("img_path")} has {w}x{h} content in '
+                             f'{img.shape[2]}x{img.shape[1]}, not what LetterBox(input_size={size}, rect=True) '
+                             'gives; do not resize or pad the image after the LetterBox')
+        new_l, new_t, _, _ = centred_pad((w, h), (out_w, out_h))
+        if tuple(img.shape[1:]) == (out_h, out_w) and (left, top) == (new_l, new_t):
+            images.append(img)  # already in place (e.g. a batch of one)
+            updates.append({})
+            continue
+        canvas = torch.empty((img.shape[0], out_h, out_w), dtype=img.dtype, device=img.device)
+        canvas[:] = torch.as_tensor(pad_val, dtype=img.dtype, device=img.device).view(-1, 1, 1)
+        canvas[:, new_t:new_t + h, new_l:new_l + w] = img[:, top:top + h, left:left + w]
+        images.append(canvas)
+        updates.append(dict(
+            img_shape=(out_h, out_w), input_size=(out_w, out_h),
+            input_scale=np.array([out_w / gx, out_h / gy], dtype=np.float64),
+            input_center=np.array([(out_w / 2 - new_l) / gx, (out_h / 2 - new_t) / gy], dtype=np.float64)))
+    return images, updates
+
+
+@MODELS.register_module()
+class YOLOPoseDataPreprocessor(PoseDataPreprocessor):
+    """``PoseDataPreprocessor`` (same arguments) that pads batches of ``LetterBox(rect=True)`` as ``yolo val``.
+
+    A batch whose samples all carry the ``rect_letterbox`` mark (``LetterBox(rect=True)`` with
+    ``'rect_letterbox'`` in ``PackPoseInputs``' ``meta_keys``) is padded by :func:`pad_rect_batch` first; then
+    normalisation, stacking and ``pad_size_divisor`` as in mmpose. Other batches are mmpose's behaviour exactly.
+    """
+
+    def forward(self, data: dict, training: bool = False) -> dict:
+        samples = data.get('data_samples')
+        inputs = data.get('inputs')
+        if isinstance(inputs, (list, tuple)) and samples:
+            marked = [RECT_LETTERBOX_KEY in s.metainfo for s in samples]
+            if all(marked):
+                images, updates = pad_rect_batch(inputs, [s.metainfo for s in samples])
+                for sample, update in zip(samples, updates):
+                    sample.set_metainfo(update)
+                data = {**data, 'inputs': images}
+            elif any(marked):
+                raise ValueError('YOLOPoseDataPreprocessor: only some samples of the batch come from '
+                                 "LetterBox(rect=True) (metainfo 'rect_letterbox'); batch them with one pipeline")
+        return super().forward(data, training)
+
+
+__all__ = ['YOLOPoseDataPreprocessor', 'pad_rect_batch']
