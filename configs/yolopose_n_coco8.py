@@ -22,6 +22,7 @@ train_dataloader = dict(
     num_workers=2,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
+    batch_sampler=dict(type='YOLOBatchSampler'),  # sample keys: augmentation reproducible with any workers
     collate_fn=dict(type='pseudo_collate'),
     dataset=dict(_delete_=True, type='YOLOPoseDataset', data_yaml=data_yaml, split='train', metainfo='coco',
                  pipeline={{_base_.train_pipeline}}))

@@ -96,32 +96,34 @@ test_cfg = dict()
 # ---------------------------------------------------------------------------------------------------------
 max_epochs = 600
 close_mosaic_epochs = 10
-# random affine (translate 0.1, scale 0.5), HSV, flip with keypoint swapping, degenerate-box filter, targets
+# The YOLO training pipeline (Ultralytics' semantics): each image loaded with its long side at the input size, a
+# 4-image mosaic on a 2x canvas (partners from the same batch), one random affine warp to the input size
+# (translate 0.1, scale 0.5), HSV, flip with keypoint swapping, targets. Without mosaic (the last epochs) the
+# affine warps the loaded image directly. YOLOBatchSampler makes every sample's augmentation a pure function of
+# (seed, epoch, index), whatever the workers.
 augment_and_pack = [
-    dict(type='BottomupRandomAffine', input_size=input_size, shift_factor=0.1, rotate_factor=0.0,
-         scale_factor=(0.5, 1.5), shear_factor=0.0, pad_val=114, distribution='uniform',
-         transform_mode='perspective', bbox_keep_corner=False, clip_border=True),
     dict(type='YOLOHSVRandomAug', hgain=0.015, sgain=0.7, vgain=0.4),
     dict(type='YOLORandomFlip', prob=0.5),
-    dict(type='YOLOFilterInstances', min_wh=2.0),
     dict(type='GenerateTarget', encoder=dict(type='YOLOXPoseAnnotationProcessor', input_size=input_size)),
     dict(type='PackPoseInputs'),
 ]
+random_affine = dict(type='YOLORandomAffine', input_size=input_size, degrees=0.0, translate=0.1, scale=0.5,
+                     shear=0.0, perspective=0.0, pad_val=114)
 train_pipeline = [
-    dict(type='LoadImage'),
-    dict(type='Mosaic', img_scale=input_size, pad_val=114.0, pre_transform=[dict(type='LoadImage')]),
+    dict(type='YOLOLoadImage', img_scale=input_size),
+    dict(type='YOLOMosaic', img_scale=input_size, pad_val=114,
+         pre_transform=[dict(type='YOLOLoadImage', img_scale=input_size)]),
+    random_affine,
 ] + augment_and_pack
-train_pipeline_no_mosaic = [
-    dict(type='LoadImage'),
-    dict(type='LetterBox', input_size=input_size, auto=False, scaleup=False, pad_val=114),
-] + augment_and_pack
+train_pipeline_no_mosaic = [dict(type='YOLOLoadImage', img_scale=input_size), random_affine] + augment_and_pack
 train_dataloader = dict(
     batch_size=16,
     num_workers=8,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
+    batch_sampler=dict(type='YOLOBatchSampler'),
     dataset=dict(
-        type=dataset_type,
+        type='YOLOCocoDataset',
         data_root=data_root,
         data_mode=data_mode,
         ann_file='annotations/person_keypoints_train2017.json',

@@ -1,19 +1,19 @@
-# Test-only: the coco8-pose recipe at 160 px with few iterations, so training tests stay fast on 2 CPU cores.
+# Test-only: the coco8-pose recipe at 160 px with few iterations, so training tests stay fast on 2 CPU cores
+# (mosaic epochs, then one random-affine epoch without mosaic).
 _base_ = ['../../configs/yolopose_n_coco8.py']
 
 input_size = (160, 160)
+random_affine = dict(type='YOLORandomAffine', input_size=input_size, translate=0.1, scale=0.5)
 train_pipeline = [
-    dict(type='LoadImage'),
-    dict(type='Mosaic', img_scale=input_size, pad_val=114.0, pre_transform=[dict(type='LoadImage')]),
-    dict(type='BottomupRandomAffine', input_size=input_size, shift_factor=0.1, rotate_factor=0.0,
-         scale_factor=(0.5, 1.5), shear_factor=0.0, pad_val=114, distribution='uniform',
-         transform_mode='perspective', bbox_keep_corner=False, clip_border=True),
+    dict(type='YOLOLoadImage', img_scale=input_size),
+    dict(type='YOLOMosaic', img_scale=input_size, pre_transform=[dict(type='YOLOLoadImage', img_scale=input_size)]),
+    random_affine,
     dict(type='YOLOHSVRandomAug'),
     dict(type='YOLORandomFlip', prob=0.5),
-    dict(type='YOLOFilterInstances'),
     dict(type='GenerateTarget', encoder=dict(type='YOLOXPoseAnnotationProcessor', input_size=input_size)),
     dict(type='PackPoseInputs'),
 ]
+no_mosaic_pipeline = [dict(type='YOLOLoadImage', img_scale=input_size)] + train_pipeline[2:]
 plain_pipeline = [
     dict(type='LoadImage'),
     dict(type='LetterBox', input_size=input_size, auto=False, pad_val=114),
@@ -36,7 +36,7 @@ train_cfg = dict(max_epochs=2, val_interval=100)
 custom_hooks = [
     dict(type='DatasetMetaToHeadHook'),
     dict(type='YOLOLrMomentumHook', warmup_epochs=1.0, warmup_min_iters=2, warmup_bias_lr=0.0, lrf=0.01),
-    dict(type='CloseMosaicHook', close_mosaic=1, new_train_pipeline=plain_pipeline),
+    dict(type='CloseMosaicHook', close_mosaic=1, new_train_pipeline=no_mosaic_pipeline),
     dict(type='YOLOEMAHook', ema_type='YOLORampEMA', decay=0.9999, tau=20.0, update_buffers=True, priority=49),
 ]
 default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook', interval=1, by_epoch=True, max_keep_ckpts=5),

@@ -84,9 +84,12 @@ def main(argv=None) -> int:
                f'project={str(tmp / "ul")!r}, name="run", exist_ok=True, verbose=False)\n')
     ul_cmd = [sys.executable, '-c', ul_code]
     # the training pipeline sizes live in the config's pipeline variables: give ours the same input size
-    ours_cmd += [f'train_dataloader.dataset.pipeline.1.img_scale=({n},{n})',
+    # (load, mosaic and its partner loading, affine, target encoder)
+    ours_cmd += [f'train_dataloader.dataset.pipeline.0.img_scale=({n},{n})',
+                 f'train_dataloader.dataset.pipeline.1.img_scale=({n},{n})',
+                 f'train_dataloader.dataset.pipeline.1.pre_transform.0.img_scale=({n},{n})',
                  f'train_dataloader.dataset.pipeline.2.input_size=({n},{n})',
-                 f'train_dataloader.dataset.pipeline.6.encoder.input_size=({n},{n})']
+                 f'train_dataloader.dataset.pipeline.5.encoder.input_size=({n},{n})']
     results = {'ours': [], 'ultralytics': []}
     peaks = {'ours': [], 'ultralytics': []}
     for i in range(args.repeats):

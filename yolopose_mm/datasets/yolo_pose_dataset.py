@@ -11,6 +11,7 @@ from mmengine.logging import MessageHub, print_log
 from mmpose.datasets.datasets.base import BaseCocoStyleDataset
 from mmpose.registry import DATASETS
 
+from .keyed_dataset import SampleKeyMixin
 from .yolo_labels import LabelProblem, ScanResult, scan_split
 from .yolo_metainfo import load_data_yaml, metainfo_from_spec, mmpose_dataset_config
 
@@ -19,14 +20,15 @@ BOX_AREA_TO_OKS_AREA = 0.53
 
 
 @DATASETS.register_module()
-class YOLOPoseDataset(BaseCocoStyleDataset):
+class YOLOPoseDataset(SampleKeyMixin, BaseCocoStyleDataset):
     """A YOLO-format pose split in mmpose's bottom-up sample format.
 
     Each sample holds one image and all its people: ``bbox`` (N, 4) xyxy pixels, ``keypoints`` (N, K, 2),
     ``keypoints_visible`` (N, K) (1 where labelled: v > 0 for dim 3, every keypoint for dim 2), ``category_id``
     (class + 1), ``area`` (box area x 0.53) and ``raw_ann_info`` (COCO-style annotations for metrics). Images
     without people are kept (background); images whose label file is invalid are skipped, and one summary warning
-    counts them (details with :meth:`problem_report`).
+    counts them (details with :meth:`problem_report`). Takes ``SampleKey`` items from ``YOLOBatchSampler`` for
+    reproducible augmentation (see :class:`SampleKeyMixin`).
 
     Args:
         data_yaml: Ultralytics dataset yaml (``path``, ``train``/``val``/``test``, ``kpt_shape``, ``names``,

@@ -14,23 +14,19 @@ close_mosaic_epochs = 5
 model = dict(head=dict(num_classes=num_classes, num_keypoints=num_keypoints, keypoint_dim=keypoint_dim))
 
 augment_and_pack = [
-    dict(type='BottomupRandomAffine', input_size=input_size, shift_factor=0.1, rotate_factor=0.0,
-         scale_factor=(0.5, 1.5), shear_factor=0.0, pad_val=114, distribution='uniform',
-         transform_mode='perspective', bbox_keep_corner=False, clip_border=True),
     dict(type='YOLOHSVRandomAug', hgain=0.015, sgain=0.7, vgain=0.4),
     dict(type='YOLORandomFlip', prob=0.5),  # swaps keypoints with the yaml's flip_idx
-    dict(type='YOLOFilterInstances', min_wh=2.0),
     dict(type='GenerateTarget', encoder=dict(type='YOLOXPoseAnnotationProcessor', input_size=input_size)),
     dict(type='PackPoseInputs'),
 ]
+random_affine = dict(type='YOLORandomAffine', input_size=input_size, translate=0.1, scale=0.5, pad_val=114)
 train_pipeline = [
-    dict(type='LoadImage'),
-    dict(type='Mosaic', img_scale=input_size, pad_val=114.0, pre_transform=[dict(type='LoadImage')]),
+    dict(type='YOLOLoadImage', img_scale=input_size),
+    dict(type='YOLOMosaic', img_scale=input_size, pad_val=114,
+         pre_transform=[dict(type='YOLOLoadImage', img_scale=input_size)]),
+    random_affine,
 ] + augment_and_pack
-train_pipeline_no_mosaic = [
-    dict(type='LoadImage'),
-    dict(type='LetterBox', input_size=input_size, auto=False, scaleup=False, pad_val=114),
-] + augment_and_pack
+train_pipeline_no_mosaic = [dict(type='YOLOLoadImage', img_scale=input_size), random_affine] + augment_and_pack
 val_pipeline = [
     dict(type='LoadImage'),
     dict(type='LetterBox', input_size=input_size, auto=False, pad_val=114),
@@ -44,6 +40,7 @@ train_dataloader = dict(
     num_workers=2,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
+    batch_sampler=dict(type='YOLOBatchSampler'),
     dataset=dict(_delete_=True, type='YOLOPoseDataset', data_yaml=data_yaml, split='train',
                  pipeline=train_pipeline))
 val_dataloader = dict(

@@ -3,5 +3,9 @@ from .color import YOLOHSVRandomAug
 from .filter import YOLOFilterInstances
 from .flip import YOLORandomFlip
 from .letterbox import LetterBox, letterbox_params
+from .load import YOLOLoadImage
+from .mosaic import YOLOMosaic
+from .random_affine import YOLORandomAffine
 
-__all__ = ['LetterBox', 'letterbox_params', 'YOLOHSVRandomAug', 'YOLORandomFlip', 'YOLOFilterInstances']
+__all__ = ['LetterBox', 'letterbox_params', 'YOLOHSVRandomAug', 'YOLORandomFlip', 'YOLOFilterInstances',
+           'YOLOLoadImage', 'YOLOMosaic', 'YOLORandomAffine']

@@ -12,7 +12,9 @@ from mmpose.registry import TRANSFORMS
 
 @TRANSFORMS.register_module()
 class YOLOHSVRandomAug(BaseTransform):
-    """Multiply H, S and V by random gains drawn uniformly from [1 - g, 1 + g] (hue wraps around at 180).
+    """Shift the hue by a random fraction of the colour circle in [-g, g] and multiply saturation and value by
+    random gains in [1 - g, 1 + g], as the YOLO training recipe does (Ultralytics >= 8.3.79: an additive hue shift,
+    and saturation 0 stays 0); one 3-channel look-up table between two colour conversions.
 
     Args:
         hgain: hue gain amplitude (YOLO default 0.015).
@@ -35,15 +37,18 @@ class YOLOHSVRandomAug(BaseTransform):
         img = results['img']
         if img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] != 3:
             raise ValueError(f'YOLOHSVRandomAug needs a BGR uint8 image, got {img.dtype} {img.shape}')
-        r = np.random.uniform(-1.0, 1.0, 3) * self.gains + 1.0
-        levels = np.arange(256, dtype=np.float64)
-        tables = [((levels * r[0]) % 180).astype(np.uint8),
-                  np.clip(levels * r[1], 0, 255).astype(np.uint8),
-                  np.clip(levels * r[2], 0, 255).astype(np.uint8)]
-        hsv = cv2.cvtColor(img, cv2.COLOR_BGR2HSV)
-        channels = [cv2.LUT(c, t) for c, t in zip(cv2.split(hsv), tables)]
-        results['img'] = cv2.cvtColor(cv2.merge(channels), cv2.COLOR_HSV2BGR)
+        results['img'] = cv2.cvtColor(cv2.LUT(cv2.cvtColor(img, cv2.COLOR_BGR2HSV), self.table()), cv2.COLOR_HSV2BGR)
         return results
+
+    def table(self) -> np.ndarray:
+        """Draw the three gains from numpy's global RNG and return the (1, 256, 3) uint8 HSV look-up table."""
+        r = np.random.uniform(-1.0, 1.0, 3) * self.gains
+        levels = np.arange(256, dtype=np.float64)
+        hue = ((levels + r[0] * 180) % 180).astype(np.uint8)  # a hue shift (wraps at 180)
+        sat = np.clip(levels * (r[1] + 1), 0, 255).astype(np.uint8)
+        val = np.clip(levels * (r[2] + 1), 0, 255).astype(np.uint8)
+        sat[0] = 0  # grey stays grey
+        return np.stack((hue, sat, val), -1).reshape(1, 256, 3)
 
     def __repr__(self) -> str:
         h, s, v = self.gains

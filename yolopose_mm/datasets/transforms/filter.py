@@ -8,8 +8,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmpose.registry import TRANSFORMS
 
-_PER_INSTANCE = ('bbox', 'bbox_score', 'category_id', 'keypoints', 'keypoints_visible', 'area', 'iscrowd', 'id',
-                 'num_keypoints', 'bbox_labels')
+from .instances import select_instances
 
 
 @TRANSFORMS.register_module()
@@ -38,16 +37,7 @@ class YOLOFilterInstances(BaseTransform):
         keep = (w > self.min_wh) & (h > self.min_wh) & (aspect < self.max_aspect)
         if keep.all():
             return results
-        n = len(bbox)
-        for key in _PER_INSTANCE:
-            value = results.get(key)
-            if value is None:
-                continue
-            if isinstance(value, np.ndarray) and len(value) == n:
-                results[key] = value[keep]
-            elif isinstance(value, list) and len(value) == n:
-                results[key] = [v for v, k in zip(value, keep) if k]
-        return results
+        return select_instances(results, keep)
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}(min_wh={self.min_wh}, max_aspect={self.max_aspect})'

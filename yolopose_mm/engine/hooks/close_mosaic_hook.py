@@ -8,14 +8,25 @@ from typing import Optional, Sequence
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 from mmpose.registry import HOOKS
+from torch.utils.data import DataLoader
+
+
+def shutdown_workers(loader: DataLoader) -> None:
+    """Stop the persistent worker processes of ``loader`` now (instead of whenever it is garbage-collected)."""
+    iterator = getattr(loader, '_iterator', None)
+    if iterator is not None and hasattr(iterator, '_shutdown_workers'):
+        iterator._shutdown_workers()
+    loader._iterator = None
 
 
 @HOOKS.register_module()
 class CloseMosaicHook(Hook):
     """From epoch ``max_epochs - close_mosaic`` on, train with ``new_train_pipeline`` (no mosaic).
 
-    Unlike a switch at one exact epoch, the check is ``epoch >= switch epoch``, so a run resumed after the switch
-    point trains without mosaic too.
+    The training dataloader is rebuilt once, at the switch, with the new pipeline and the configured workers
+    (persistent workers stay persistent: they are created once for the remaining epochs); the old loader's
+    workers are stopped then. Unlike a switch at one exact epoch, the check is ``epoch >= switch epoch``, so a run
+    resumed after the switch point trains without mosaic too.
 
     Args:
         close_mosaic: number of final epochs without mosaic (Ultralytics default 10; 0 disables the hook).
@@ -39,9 +50,15 @@ class CloseMosaicHook(Hook):
         if runner.epoch >= runner.max_epochs - self.close_mosaic:
             cfg = copy.deepcopy(runner.cfg.train_dataloader)
             cfg.dataset.pipeline = copy.deepcopy(self.new_train_pipeline)
-            if cfg.get('persistent_workers', False):
-                cfg.persistent_workers = False  # old workers would keep the mosaic pipeline
-            runner.train_loop.dataloader = Runner.build_dataloader(cfg, seed=runner.seed)
+            old = runner.train_loop.dataloader
+            new = Runner.build_dataloader(cfg, seed=runner.seed)
+            # DistSamplerSeedHook already set the epoch, on the old loader's sampler
+            sampler = new.batch_sampler.sampler if new.batch_sampler is not None else new.sampler
+            if hasattr(sampler, 'set_epoch'):
+                sampler.set_epoch(runner.epoch)
+            if isinstance(old, DataLoader):
+                shutdown_workers(old)
+            runner.train_loop.dataloader = new
             self.switched = True
             runner.logger.info(f'CloseMosaicHook: epoch {runner.epoch + 1}: mosaic closed for the last '
                                f'{runner.max_epochs - runner.epoch} epochs')

@@ -1,0 +1,54 @@
+# Copyright (c) yolopose_mm contributors. Licensed under the Apache License 2.0.
+"""Datasets that take :class:`SampleKey` items: each sample's augmentation is a pure function of its key."""
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from mmpose.datasets.datasets.body import CocoDataset
+from mmpose.registry import DATASETS
+from torch.utils.data import get_worker_info
+
+from .sample_key import SampleKey, seeded_rngs
+
+
+class SampleKeyMixin:
+    """Lets an mmengine / mmpose dataset take a :class:`SampleKey` (from ``YOLOBatchSampler``) as well as an int.
+
+    For a key, numpy's global RNG and Python's ``random`` are seeded from (seed, epoch, index) for the sample, and
+    the key is put in the pipeline's input as ``sample_key`` (``YOLOMosaic`` draws partners from its pool). The
+    sample then depends only on the key: not on the worker, the number of workers, whether they persist, or what
+    ran before; a resumed run redraws exactly the samples of the uninterrupted one. A pipeline that returns None is
+    retried on another image drawn from the same seeded stream. An int index behaves as in mmengine.
+    """
+
+    accepts_sample_keys = True
+
+    def __getitem__(self, idx: Any) -> Any:
+        if not isinstance(idx, SampleKey):
+            return super().__getitem__(idx)
+        if not self._fully_initialized:
+            self.full_init()
+        key = idx
+        # in a worker nobody else uses the global generators; in the main process, leave them running afterwards
+        with seeded_rngs(key, restore=get_worker_info() is None):
+            for _ in range(self.max_refetch + 1):
+                data = self.prepare_keyed(key)
+                if data is not None:
+                    return data
+                key = key._replace(index=random.randrange(len(self)))
+        raise RuntimeError(f'{type(self).__name__}: the pipeline returned None for {self.max_refetch + 1} samples in '
+                           f'a row (starting from {idx}); check the transforms that drop samples')
+
+    def prepare_keyed(self, key: SampleKey) -> Any:
+        """The pipeline's output for ``key`` (its RNGs already seeded)."""
+        data_info = self.get_data_info(key.index)
+        data_info['dataset'] = self
+        data_info['sample_key'] = key
+        return self.pipeline(data_info)
+
+
+@DATASETS.register_module()
+class YOLOCocoDataset(SampleKeyMixin, CocoDataset):
+    """mmpose's ``CocoDataset`` (COCO keypoint json) that also takes sample keys, for the YOLO training recipe's
+    reproducible augmentation (see :class:`SampleKeyMixin`); same arguments as ``CocoDataset``."""
