@@ -83,6 +83,11 @@ def build_cfg(args):
         cfg.resume, cfg.load_from = True, args.resume
     if args.load_from:
         cfg.load_from = args.load_from
+    if torch.cuda.is_available():
+        # page-locked batches copy to the GPU asynchronously; on CPU-only machines torch would only warn about it
+        for name in ('train_dataloader', 'val_dataloader'):
+            if isinstance(cfg.get(name), dict):
+                cfg[name].setdefault('pin_memory', True)
     if args.launcher != 'none' and not torch.cuda.is_available():
         cfg.env_cfg.dist_cfg = dict(backend='gloo')  # NCCL needs GPUs
         # mmengine's default wrapper passes device_ids=[LOCAL_RANK], which DDP rejects for CPU modules.
