@@ -23,7 +23,7 @@ train_dataloader = dict(
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     batch_sampler=dict(type='YOLOBatchSampler'),  # sample keys: augmentation reproducible with any workers
-    collate_fn=dict(type='pseudo_collate'),
+    collate_fn=dict(type='yolo_pose_collate'),  # a batch crosses from a worker as a few tensors
     dataset=dict(_delete_=True, type='YOLOPoseDataset', data_yaml=data_yaml, split='train', metainfo='coco',
                  pipeline={{_base_.train_pipeline}}))
 # Ultralytics' validation protocol (as the COCO configs): batches in yolo val's order, one rectangle per batch

@@ -105,7 +105,7 @@ augment_and_pack = [
     dict(type='YOLOHSVRandomAug', hgain=0.015, sgain=0.7, vgain=0.4),
     dict(type='YOLORandomFlip', prob=0.5),
     dict(type='GenerateTarget', encoder=dict(type='YOLOXPoseAnnotationProcessor', input_size=input_size)),
-    dict(type='PackPoseInputs'),
+    dict(type='YOLOPackPoseInputs'),  # the image as a (3, H, W) view: no copy
 ]
 random_affine = dict(type='YOLORandomAffine', input_size=input_size, degrees=0.0, translate=0.1, scale=0.5,
                      shear=0.0, perspective=0.0, pad_val=114)
@@ -122,6 +122,7 @@ train_dataloader = dict(
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     batch_sampler=dict(type='YOLOBatchSampler'),
+    collate_fn=dict(type='yolo_pose_collate'),
     dataset=dict(
         type='YOLOCocoDataset',
         data_root=data_root,

@@ -11,7 +11,7 @@ train_pipeline = [
     dict(type='YOLOHSVRandomAug'),
     dict(type='YOLORandomFlip', prob=0.5),
     dict(type='GenerateTarget', encoder=dict(type='YOLOXPoseAnnotationProcessor', input_size=input_size)),
-    dict(type='PackPoseInputs'),
+    dict(type='YOLOPackPoseInputs'),
 ]
 no_mosaic_pipeline = [dict(type='YOLOLoadImage', img_scale=input_size)] + train_pipeline[2:]
 plain_pipeline = [

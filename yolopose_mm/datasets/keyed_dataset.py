@@ -5,11 +5,35 @@ from __future__ import annotations
 import random
 from typing import Any
 
+import numpy as np
+from mmengine.dataset import BaseDataset
 from mmpose.datasets.datasets.body import CocoDataset
 from mmpose.registry import DATASETS
 from torch.utils.data import get_worker_info
 
 from .sample_key import SampleKey, seeded_rngs
+from .transforms.mosaic import check_lazy_mosaic
+
+
+# metainfo mmpose's BaseCocoStyleDataset puts into every sample
+PIPELINE_METAINFO = ('dataset_name', 'upper_body_ids', 'lower_body_ids', 'flip_pairs', 'dataset_keypoint_weights',
+                     'flip_indices', 'skeleton_links')
+
+
+def info_with_shared_metainfo(dataset: BaseDataset, idx: int) -> dict:
+    """``dataset.get_data_info(idx)`` of an mmpose COCO-style dataset without deep-copying the metainfo for every
+    sample (mmpose's does; it cost more than the rest of a mosaic's bookkeeping): the annotations are fresh copies
+    (mmengine's), metainfo lists are shallow copies and arrays read-only views."""
+    info = BaseDataset.get_data_info(dataset, idx)
+    for key in PIPELINE_METAINFO:
+        value = dataset._metainfo[key]
+        if isinstance(value, np.ndarray):
+            value = value.view()
+            value.flags.writeable = False
+        elif isinstance(value, list):
+            value = list(value)
+        info[key] = value
+    return info
 
 
 class SampleKeyMixin:
@@ -23,6 +47,10 @@ class SampleKeyMixin:
     """
 
     accepts_sample_keys = True
+
+    def full_init(self) -> None:
+        super().full_init()
+        check_lazy_mosaic(getattr(self.pipeline, 'transforms', []))
 
     def __getitem__(self, idx: Any) -> Any:
         if not isinstance(idx, SampleKey):
@@ -51,4 +79,8 @@ class SampleKeyMixin:
 @DATASETS.register_module()
 class YOLOCocoDataset(SampleKeyMixin, CocoDataset):
     """mmpose's ``CocoDataset`` (COCO keypoint json) that also takes sample keys, for the YOLO training recipe's
-    reproducible augmentation (see :class:`SampleKeyMixin`); same arguments as ``CocoDataset``."""
+    reproducible augmentation (see :class:`SampleKeyMixin`), and shares its metainfo between samples instead of
+    deep-copying it (:func:`info_with_shared_metainfo`); same arguments as ``CocoDataset``."""
+
+    def get_data_info(self, idx: int) -> dict:
+        return info_with_shared_metainfo(self, idx)

@@ -11,7 +11,7 @@ from mmengine.logging import MessageHub, print_log
 from mmpose.datasets.datasets.base import BaseCocoStyleDataset
 from mmpose.registry import DATASETS
 
-from .keyed_dataset import SampleKeyMixin
+from .keyed_dataset import SampleKeyMixin, info_with_shared_metainfo
 from .yolo_labels import LabelProblem, ScanResult, scan_split
 from .yolo_metainfo import load_data_yaml, metainfo_from_spec, mmpose_dataset_config
 
@@ -25,7 +25,8 @@ class YOLOPoseDataset(SampleKeyMixin, BaseCocoStyleDataset):
 
     Each sample holds one image and all its people: ``bbox`` (N, 4) xyxy pixels, ``keypoints`` (N, K, 2),
     ``keypoints_visible`` (N, K) (1 where labelled: v > 0 for dim 3, every keypoint for dim 2), ``category_id``
-    (class + 1), ``area`` (box area x 0.53) and ``raw_ann_info`` (COCO-style annotations for metrics). Images
+    (class + 1), ``area`` (box area x 0.53) and, with ``test_mode``, ``raw_ann_info`` (COCO-style annotations for
+    the metrics; training samples do not carry it). Images
     without people are kept (background); images whose label file is invalid are skipped, and one summary warning
     counts them (details with :meth:`problem_report`). Takes ``SampleKey`` items from ``YOLOBatchSampler`` for
     reproducible augmentation (see :class:`SampleKeyMixin`).
@@ -110,8 +111,8 @@ class YOLOPoseDataset(SampleKeyMixin, BaseCocoStyleDataset):
         area = (bw * bh * BOX_AREA_TO_OKS_AREA).astype(np.float32)
         category = [int(c) + 1 for c in rows[:, 0]]
         ids = [index * 10000 + j for j in range(n)]
-        raw = []
-        for j in range(n):
+        raw = []  # COCO-style annotations for the metrics: built for evaluation (test_mode) only
+        for j in range(n if self.test_mode else 0):
             flat = np.concatenate([keypoints[j], visible[j, :, None] * 2], 1).reshape(-1)
             raw.append(dict(id=ids[j], image_id=index, category_id=category[j], iscrowd=0, area=float(area[j]),
                             bbox=[float(bbox[j, 0]), float(bbox[j, 1]), float(bw[j]), float(bh[j])],
@@ -119,8 +120,8 @@ class YOLOPoseDataset(SampleKeyMixin, BaseCocoStyleDataset):
         return dict(img_id=index, img_path=rec.img_path, ori_shape=(rec.height, rec.width), bbox=bbox,
                     bbox_score=np.ones(n, np.float32), keypoints=keypoints, keypoints_visible=visible,
                     area=area, iscrowd=np.zeros(n, np.int64), category_id=category,
-                    num_keypoints=[int(v.sum()) for v in visible], id=ids, invalid_segs=[], raw_ann_info=raw,
-                    width=rec.width, height=rec.height)
+                    num_keypoints=[int(v.sum()) for v in visible], id=ids, invalid_segs=[],
+                    **(dict(raw_ann_info=raw) if self.test_mode else {}), width=rec.width, height=rec.height)
 
     def _report(self, used: int) -> None:
         scan = self.scan
@@ -143,6 +144,8 @@ class YOLOPoseDataset(SampleKeyMixin, BaseCocoStyleDataset):
         return list(self.scan.problems) if self.scan else []
 
     def get_data_info(self, idx: int) -> dict:
-        info = super().get_data_info(idx)
+        """The sample's annotations (fresh arrays) with the metainfo the pipeline needs (see
+        :func:`info_with_shared_metainfo`) and ``keypoint_dim``."""
+        info = info_with_shared_metainfo(self, idx)
         info['keypoint_dim'] = self.spec.keypoint_dim
         return info

@@ -17,7 +17,7 @@ augment_and_pack = [
     dict(type='YOLOHSVRandomAug', hgain=0.015, sgain=0.7, vgain=0.4),
     dict(type='YOLORandomFlip', prob=0.5),  # swaps keypoints with the yaml's flip_idx
     dict(type='GenerateTarget', encoder=dict(type='YOLOXPoseAnnotationProcessor', input_size=input_size)),
-    dict(type='PackPoseInputs'),
+    dict(type='YOLOPackPoseInputs'),
 ]
 random_affine = dict(type='YOLORandomAffine', input_size=input_size, translate=0.1, scale=0.5, pad_val=114)
 train_pipeline = [

@@ -5,7 +5,8 @@ from .flip import YOLORandomFlip
 from .letterbox import LetterBox, letterbox_params
 from .load import YOLOLoadImage
 from .mosaic import YOLOMosaic
+from .pack import YOLOPackPoseInputs
 from .random_affine import YOLORandomAffine
 
 __all__ = ['LetterBox', 'letterbox_params', 'YOLOHSVRandomAug', 'YOLORandomFlip', 'YOLOFilterInstances',
-           'YOLOLoadImage', 'YOLOMosaic', 'YOLORandomAffine']
+           'YOLOLoadImage', 'YOLOMosaic', 'YOLORandomAffine', 'YOLOPackPoseInputs']

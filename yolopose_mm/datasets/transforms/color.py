@@ -10,6 +10,9 @@ from mmcv.transforms import BaseTransform
 from mmpose.registry import TRANSFORMS
 
 
+_LEVELS = np.arange(256, dtype=np.float64)
+
+
 @TRANSFORMS.register_module()
 class YOLOHSVRandomAug(BaseTransform):
     """Shift the hue by a random fraction of the colour circle in [-g, g] and multiply saturation and value by
@@ -37,18 +40,20 @@ class YOLOHSVRandomAug(BaseTransform):
         img = results['img']
         if img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] != 3:
             raise ValueError(f'YOLOHSVRandomAug needs a BGR uint8 image, got {img.dtype} {img.shape}')
-        results['img'] = cv2.cvtColor(cv2.LUT(cv2.cvtColor(img, cv2.COLOR_BGR2HSV), self.table()), cv2.COLOR_HSV2BGR)
+        hsv = cv2.cvtColor(img, cv2.COLOR_BGR2HSV)
+        cv2.LUT(hsv, self.table(), dst=hsv)  # in place: hsv is ours
+        results['img'] = cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)
         return results
 
     def table(self) -> np.ndarray:
         """Draw the three gains from numpy's global RNG and return the (1, 256, 3) uint8 HSV look-up table."""
         r = np.random.uniform(-1.0, 1.0, 3) * self.gains
-        levels = np.arange(256, dtype=np.float64)
-        hue = ((levels + r[0] * 180) % 180).astype(np.uint8)  # a hue shift (wraps at 180)
-        sat = np.clip(levels * (r[1] + 1), 0, 255).astype(np.uint8)
-        val = np.clip(levels * (r[2] + 1), 0, 255).astype(np.uint8)
-        sat[0] = 0  # grey stays grey
-        return np.stack((hue, sat, val), -1).reshape(1, 256, 3)
+        table = np.empty((256, 3), np.float64)
+        np.remainder(_LEVELS + r[0] * 180, 180, out=table[:, 0])  # a hue shift (wraps at 180)
+        np.clip(_LEVELS[:, None] * (r[1:] + 1), 0, 255, out=table[:, 1:])  # saturation and value gains
+        table = table.astype(np.uint8)
+        table[0, 1] = 0  # grey stays grey
+        return table.reshape(1, 256, 3)
 
     def __repr__(self) -> str:
         h, s, v = self.gains

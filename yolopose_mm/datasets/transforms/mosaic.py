@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -38,6 +39,31 @@ def mosaic_layout(center: Tuple[int, int], tile_hw: Sequence[Tuple[int, int]],
             b = (0, 0, min(w, a[2] - a[0]), min(a[3] - a[1], h))
         out.append((a, b))
     return out
+
+
+@dataclass
+class MosaicLayout:
+    """A mosaic canvas not drawn yet: the tiles (cropped image views) and where they go.
+
+    Attributes:
+        canvas_wh: canvas (w, h).
+        pad_val: colour where no tile is.
+        tiles: (image crop (h, w, 3), canvas x, canvas y) of each tile.
+    """
+    canvas_wh: Tuple[int, int]
+    pad_val: int
+    tiles: List[Tuple[np.ndarray, int, int]]
+
+    def render(self, region: Optional[Tuple[int, int, int, int]] = None) -> np.ndarray:
+        """The canvas, or only its part ``region`` (x1, y1, x2, y2), as a new (h, w, 3) uint8 image."""
+        x1, y1, x2, y2 = region if region is not None else (0, 0, *self.canvas_wh)
+        out = np.full((y2 - y1, x2 - x1, 3), self.pad_val, dtype=np.uint8)
+        for img, tx, ty in self.tiles:
+            th, tw = img.shape[:2]
+            ax1, ay1, ax2, ay2 = max(tx, x1), max(ty, y1), min(tx + tw, x2), min(ty + th, y2)
+            if ax1 < ax2 and ay1 < ay2:
+                out[ay1 - y1:ay2 - y1, ax1 - x1:ax2 - x1] = img[ay1 - ty:ay2 - ty, ax1 - tx:ax2 - tx]
+        return out
 
 
 def choose_partners(key: Optional[SampleKey], dataset_len: int, n: int = 3) -> List[int]:
@@ -86,14 +112,18 @@ class YOLOMosaic(BaseTransform):
 
     Partners are drawn from the sample key's pool (the sample's batch, see ``YOLOBatchSampler``), so a sample's
     mosaic is a pure function of its key and costs no extra image decode when the batch's images are cached;
-    without a pool they are drawn from the whole dataset. Follow with :class:`YOLORandomAffine`, which warps the
-    canvas to the input size.
+    without a pool they are drawn from the whole dataset.
+
+    With ``lazy`` (the default) the canvas is not drawn: ``results['mosaic_layout']`` describes it and the next
+    transform, which must be :class:`YOLORandomAffine`, draws only the part its warp reads (same pixels as warping
+    the whole canvas). With ``lazy=False`` ``results['img']`` is the canvas.
 
     Args:
         img_scale: the input (w, h), or one int; the canvas is twice that.
         prob: probability of making a mosaic (otherwise the sample passes unchanged).
         pad_val: canvas colour.
         pre_transform: how a partner image is loaded (default ``YOLOLoadImage(img_scale)``).
+        lazy: leave the canvas to the following ``YOLORandomAffine``.
 
     Draws from Python's ``random`` (seeded per sample by the dataset): the mosaic decision, the partners, the
     centre. Required keys: img, dataset (set by the dataset), optional sample_key. Modified keys: img, img_shape
@@ -101,7 +131,7 @@ class YOLOMosaic(BaseTransform):
     """
 
     def __init__(self, img_scale: Union[int, Sequence[int]] = 640, prob: float = 1.0, pad_val: int = 114,
-                 pre_transform: Optional[Sequence[dict]] = None) -> None:
+                 pre_transform: Optional[Sequence[dict]] = None, lazy: bool = True) -> None:
         super().__init__()
         if isinstance(img_scale, int):
             img_scale = (img_scale, img_scale)
@@ -112,6 +142,7 @@ class YOLOMosaic(BaseTransform):
             raise ValueError(f'YOLOMosaic: prob must be in [0, 1], got {prob}')
         self.prob = float(prob)
         self.pad_val = int(pad_val)
+        self.lazy = bool(lazy)
         self.pre_transform = (Compose(list(pre_transform)) if pre_transform
                               else Compose([YOLOLoadImage(img_scale=self.img_scale)]))
 
@@ -137,22 +168,37 @@ class YOLOMosaic(BaseTransform):
         yc = int(random.uniform((h + 1) // 2, 2 * h - (h + 1) // 2))
         xc = int(random.uniform((w + 1) // 2, 2 * w - (w + 1) // 2))
         center = (xc, yc)
-        canvas = np.full((2 * h, 2 * w, 3), self.pad_val, dtype=np.uint8)
-        shifted = []
+        tiles, shifted = [], []
         for part, (a, b) in zip(parts, mosaic_layout(center, [p['img'].shape[:2] for p in parts], (2 * w, 2 * h))):
-            canvas[a[1]:a[3], a[0]:a[2]] = part['img'][b[1]:b[3], b[0]:b[2]]
+            tiles.append((part['img'][b[1]:b[3], b[0]:b[2]], a[0], a[1]))
             shifted.append(shift_instances(part, a[0] - b[0], a[1] - b[1]))
-        k = _num_keypoints(parts)
-        joined = concat_instances(shifted, k)
+        joined = concat_instances(shifted, _num_keypoints(parts))
         clip_to_canvas(joined, 2 * w, 2 * h)
         results.update(joined)
-        results['img'] = canvas
-        results['img_shape'] = canvas.shape[:2]
+        layout = MosaicLayout((2 * w, 2 * h), self.pad_val, tiles)
+        if self.lazy:
+            results['img'] = None
+            results['mosaic_layout'] = layout
+        else:
+            results['img'] = layout.render()
+        results['img_shape'] = (2 * h, 2 * w)
         results['mosaic_indices'] = [p.get('sample_idx') for p in parts]
         return results
 
     def __repr__(self) -> str:
-        return f'{type(self).__name__}(img_scale={self.img_scale}, prob={self.prob}, pad_val={self.pad_val})'
+        return (f'{type(self).__name__}(img_scale={self.img_scale}, prob={self.prob}, pad_val={self.pad_val}, '
+                f'lazy={self.lazy})')
+
+
+def check_lazy_mosaic(transforms: Sequence) -> None:
+    """Raise if a lazy :class:`YOLOMosaic` in ``transforms`` is not directly followed by ``YOLORandomAffine``."""
+    from .random_affine import YOLORandomAffine
+    for i, t in enumerate(transforms):
+        after = transforms[i + 1] if i + 1 < len(transforms) else None
+        if isinstance(t, YOLOMosaic) and t.lazy and not isinstance(after, YOLORandomAffine):
+            raise ValueError('YOLOMosaic(lazy=True) leaves the canvas to the next transform, which must be '
+                             f'YOLORandomAffine, but it is followed by {type(after).__name__}; put YOLORandomAffine '
+                             'right after it, or set lazy=False to draw the canvas')
 
 
 def _num_keypoints(parts: Sequence[Dict]) -> int:

@@ -155,14 +155,42 @@ class YOLORandomAffine(BaseTransform):
         return cv2.warpAffine(img, m[:2], dsize=self.input_size, borderValue=border)
 
     def transform(self, results: Dict) -> Optional[Dict]:
-        img = results['img']
-        m, s = self.draw((img.shape[1], img.shape[0]))
-        results['img'] = self.warp_image(img, m)
+        layout = results.pop('mosaic_layout', None)  # a lazy YOLOMosaic canvas
+        if layout is None:
+            img = results['img']
+            if img is None:
+                raise ValueError("YOLORandomAffine: results['img'] is None and there is no mosaic layout")
+            src_wh = (img.shape[1], img.shape[0])
+        else:
+            src_wh = layout.canvas_wh
+        m, s = self.draw(src_wh)
+        results['img'] = self.warp_image(img, m) if layout is None else self.warp_layout(layout, m)
         warp_instances(results, m, s, self.input_size, self.wh_thr, self.ar_thr, self.area_thr)
         results['img_shape'] = results['img'].shape[:2]
         results['input_size'] = self.input_size
         results['warp_mat'] = m
         return results
+
+    def warp_layout(self, layout, m: np.ndarray) -> np.ndarray:
+        """Warp a lazy mosaic canvas, drawing only the part of it the warp reads: the same pixels as
+        ``warp_image(layout.render(), m)``, since OpenCV's fixed-point source coordinates only shift by the
+        sub-canvas offset (the inverse matrix is OpenCV's own, its translation moved by whole pixels)."""
+        if self.perspective:
+            return self.warp_image(layout.render(), m)
+        inv = cv2.invertAffineTransform(m[:2].astype(np.float64))
+        w, h = self.input_size
+        corners = np.array([[0, 0, 1], [w, 0, 1], [0, h, 1], [w, h, 1]], np.float64) @ inv.T
+        cw, ch = layout.canvas_wh
+        x1 = int(min(max(math.floor(corners[:, 0].min()) - 2, 0), cw))
+        y1 = int(min(max(math.floor(corners[:, 1].min()) - 2, 0), ch))
+        x2 = int(max(min(math.ceil(corners[:, 0].max()) + 3, cw), x1))
+        y2 = int(max(min(math.ceil(corners[:, 1].max()) + 3, ch), y1))
+        if x2 <= x1 or y2 <= y1:  # the warp reads nothing of the canvas
+            return np.full((h, w, 3), self.pad_val, np.uint8)
+        inv[0, 2] -= x1
+        inv[1, 2] -= y1
+        return cv2.warpAffine(layout.render((x1, y1, x2, y2)), inv, dsize=self.input_size,
+                              flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderValue=(self.pad_val,) * 4)
 
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(input_size={self.input_size}, degrees={self.degrees}, '
