@@ -69,6 +69,6 @@ def test_p6_config_is_the_640_recipe_at_1280():
             f'{key} at 1280 in configs/yolov8_pose/yolov8-pose-p6-n_8xb16-500e_coco-1280x1280.py')
     assert p6.model.data_preprocessor.pad_size_divisor == 64 and p6.model.head.featmap_strides == (8, 16, 32, 64)
     other = set(base.to_dict()) - {'input_size', 'train_pipeline', 'train_pipeline_no_mosaic', 'val_pipeline',
-                                   'augment_and_pack', 'model', 'train_dataloader', 'val_dataloader',
+                                   'random_affine', 'augment_and_pack', 'model', 'train_dataloader', 'val_dataloader',
                                    'test_dataloader', 'custom_hooks'}
     assert {k: p6[k] for k in other} == {k: base[k] for k in other}

@@ -23,23 +23,20 @@ val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
 test_dataloader = val_dataloader
 
 augment_and_pack = [
-    dict(type='BottomupRandomAffine', input_size=input_size, shift_factor=0.1, rotate_factor=0.0,
-         scale_factor=(0.5, 1.5), shear_factor=0.0, pad_val=114, distribution='uniform',
-         transform_mode='perspective', bbox_keep_corner=False, clip_border=True),
     dict(type='YOLOHSVRandomAug', hgain=0.015, sgain=0.7, vgain=0.4),
     dict(type='YOLORandomFlip', prob=0.5),
-    dict(type='YOLOFilterInstances', min_wh=2.0),
     dict(type='GenerateTarget', encoder=dict(type='YOLOXPoseAnnotationProcessor', input_size=input_size)),
-    dict(type='PackPoseInputs'),
+    dict(type='YOLOPackPoseInputs'),  # the image as a (3, H, W) view: no copy
 ]
+random_affine = dict(type='YOLORandomAffine', input_size=input_size, degrees=0.0, translate=0.1, scale=0.5,
+                     shear=0.0, perspective=0.0, pad_val=114)
 train_pipeline = [
-    dict(type='LoadImage'),
-    dict(type='Mosaic', img_scale=input_size, pad_val=114.0, pre_transform=[dict(type='LoadImage')]),
+    dict(type='YOLOLoadImage', img_scale=input_size),
+    dict(type='YOLOMosaic', img_scale=input_size, pad_val=114,
+         pre_transform=[dict(type='YOLOLoadImage', img_scale=input_size)]),
+    random_affine,
 ] + augment_and_pack
-train_pipeline_no_mosaic = [
-    dict(type='LoadImage'),
-    dict(type='LetterBox', input_size=input_size, auto=False, scaleup=False, pad_val=114),
-] + augment_and_pack
+train_pipeline_no_mosaic = [dict(type='YOLOLoadImage', img_scale=input_size), random_affine] + augment_and_pack
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 custom_hooks = [
     dict(type='DatasetMetaToHeadHook'),
