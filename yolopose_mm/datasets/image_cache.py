@@ -73,8 +73,9 @@ class DecodedImageCache:
                     peak_nbytes=self.peak_nbytes)
 
     def clear(self) -> None:
+        """Drop every entry and reset the statistics."""
         self._entries.clear()
-        self.nbytes = 0
+        self.nbytes = self.peak_nbytes = self.hits = self.misses = 0
 
 
 _CACHE: Optional[DecodedImageCache] = None
