@@ -89,14 +89,16 @@ def test_inference_bottomup_equals_the_evaluation(converted_yolo11n, data_dir, t
     loader_cfg['dataset'] = dict(loader_cfg['dataset'], cache_dir=str(tmp_path / 'cache'))
     loader = Runner.build_dataloader(loader_cfg)
     seen = 0
+    model.test_cfg = dict(model.test_cfg, score_thr=0.25)  # both paths read it; fewer people to decode
     for batch in loader:
         (evaluated,) = model.test_step(batch)
         (theirs,) = inference_bottomup(model, evaluated.img_path)
-        assert len(theirs.pred_instances) == len(evaluated.pred_instances) > 1
+        assert len(theirs.pred_instances) == len(evaluated.pred_instances) > 0
         np.testing.assert_array_equal(theirs.pred_instances.keypoints, evaluated.pred_instances.keypoints)
         np.testing.assert_array_equal(theirs.pred_instances.bbox_scores, evaluated.pred_instances.bbox_scores)
         seen += 1
     assert seen == 4
+    model.test_cfg = dict(model.test_cfg, score_thr=0.001)
 
     img = str(data_dir / 'coco8-pose' / 'images' / 'val' / '000000000110.jpg')
     rect = inference_bottomup(model, img)[0].pred_instances
