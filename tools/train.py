@@ -4,6 +4,7 @@
 
     python tools/train.py configs/yolopose_n_coco8.py [--work-dir DIR] [--resume [CKPT]] [--amp [fp16|bf16]]
         [--cfg-options key=value ...] [--launcher none|pytorch|slurm]
+    python tools/train.py --data my.yaml --weights yolo11n-pose.pt --epochs 100 --imgsz 640   # Ultralytics-style
 
 Distributed: tools/dist_train.sh CONFIG GPUS [args] (torchrun; NCCL on GPU, gloo on CPU).
 --load-from takes an mmengine .pth or an Ultralytics .pt (converted safely into the work dir). Exit status: 0 done;
@@ -20,7 +21,7 @@ def parse_args(argv=None):
     import yolopose_mm  # noqa: F401  (first: its warning filters apply to the OpenMMLab imports)
     from mmengine.config import DictAction
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('config', help='train config file path')
+    parser.add_argument('config', nargs='?', help='train config file path (optional with --data / --weights)')
     parser.add_argument('--work-dir', help='where logs and checkpoints go (default ./work_dirs/CONFIG_NAME)')
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
                         help='resume from CKPT, or from the latest checkpoint in the work dir when no path is given')
@@ -32,6 +33,8 @@ def parse_args(argv=None):
                         help='override settings, e.g. train_cfg.max_epochs=3 train_dataloader.batch_size=8')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    from yolopose_mm.engine.run_builder import add_run_arguments
+    add_run_arguments(parser)  # --data --weights --epochs --batch --imgsz --device --workers --patience ...
     args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
@@ -62,10 +65,11 @@ def set_amp(cfg, amp: str) -> None:
 
 def build_cfg(args):
     import torch
-    from mmengine.config import Config
-    if not osp.isfile(args.config):
-        sys.exit(f'error: config not found: {args.config}')
-    cfg = Config.fromfile(args.config)
+    from yolopose_mm.engine.run_builder import build_run_config
+    try:
+        cfg = build_run_config(args)  # the config, or the --weights family, with the Ultralytics-style options
+    except (ValueError, FileNotFoundError) as e:
+        sys.exit(f'error: {e}')
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     cfg.launcher = args.launcher
@@ -108,6 +112,11 @@ def init_cpu_process_group(launcher: str) -> None:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    from yolopose_mm.engine.run_builder import select_device
+    try:
+        select_device(args.device)
+    except ValueError as e:
+        sys.exit(f'error: {e}')
     import yolopose_mm  # noqa: F401  (registers components, torch 2.14 fixes)
     from mmengine.runner import Runner
 

@@ -2,6 +2,8 @@
 from .ema import YOLORampEMA  # noqa: F401  (registers in mmpose MODELS)
 from .hooks import (AtomicCheckpointHook, CloseMosaicHook, DatasetMetaToHeadHook,  # noqa: F401  (mmpose HOOKS)
                     YOLOEMAHook, YOLOLrMomentumHook)
+from .hooks import (BatchPicturesHook, BestCheckpointHook, FreezeNormStatsHook, PRCurvesHook,  # noqa: F401
+                    RunNotesHook, TrainingCurvesHook, TransferWeightsHook)
 from .musgd import MuSGD  # noqa: F401  (registers in mmengine OPTIMIZERS)
 from .nominal_batch import NominalBatchPlan, plan_nominal_batch, warmup_iterations
 from .yolo_optim_constructor import YOLOOptimWrapperConstructor  # noqa: F401  (mmpose constructors)
@@ -9,4 +11,5 @@ from .yolo_optim_wrapper import YOLOAmpOptimWrapper, YOLOOptimWrapper  # noqa: F
 
 __all__ = ['YOLORampEMA', 'AtomicCheckpointHook', 'CloseMosaicHook', 'DatasetMetaToHeadHook', 'YOLOEMAHook',
            'YOLOLrMomentumHook', 'MuSGD', 'YOLOOptimWrapperConstructor', 'YOLOOptimWrapper', 'YOLOAmpOptimWrapper',
-           'NominalBatchPlan', 'plan_nominal_batch', 'warmup_iterations']
+           'NominalBatchPlan', 'plan_nominal_batch', 'warmup_iterations', 'BatchPicturesHook', 'BestCheckpointHook',
+           'FreezeNormStatsHook', 'PRCurvesHook', 'RunNotesHook', 'TrainingCurvesHook', 'TransferWeightsHook']

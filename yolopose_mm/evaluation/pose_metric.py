@@ -95,6 +95,7 @@ class YOLOPoseMetric(CocoMetric):
                          collect_device=collect_device, prefix=prefix)
         self.metrics = metrics
         self.results_json = results_json
+        self.last_summaries: Dict[str, Any] = {}  # Ultralytics-style summaries of the last evaluation (PR curves)
 
     @property
     def dataset_meta(self) -> Optional[dict]:
@@ -325,6 +326,7 @@ class YOLOPoseMetric(CocoMetric):
                 'Pose(P)': [summaries['P'].precision, summaries['P'].recall, summaries['P'].map50,
                             summaries['P'].map50_95]}
         print_log('\n' + format_table(title, ['P', 'R', 'mAP50', 'mAP50-95'], rows), logger='current')
+        self.last_summaries = summaries
         if len(target) == 0:
             print_log('YOLOPoseMetric: no ground-truth instances; Ultralytics-style metrics are 0',
                       logger='current', level=30)

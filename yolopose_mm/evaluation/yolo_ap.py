@@ -21,6 +21,7 @@ import numpy as np
 IOU_THRESHOLDS = np.linspace(0.5, 0.95, 10)
 _RECALL_GRID = np.linspace(0.0, 1.0, 101)
 _CONF_GRID = np.linspace(0.0, 1.0, 1000)
+PR_RECALL_GRID = np.linspace(0.0, 1.0, 1000)
 _EPS = 1e-16
 
 
@@ -84,12 +85,17 @@ def match_greedy(similarity: np.ndarray, gt_labels: np.ndarray, pred_labels: np.
     return correct
 
 
-def average_precision_101(recall: np.ndarray, precision: np.ndarray) -> float:
-    """101-point interpolated AP of one precision/recall curve (detections in descending score order)."""
+def precision_envelope(recall: np.ndarray, precision: np.ndarray):
+    """The curve AP integrates: recall with sentinels and the monotone precision envelope (both (D + 3,))."""
     last = recall[-1] if len(recall) else 1.0
     r = np.concatenate(([0.0], recall, [last, 1.0]))
     p = np.concatenate(([1.0], precision, [0.0, 0.0]))
-    envelope = np.maximum.accumulate(p[::-1])[::-1]
+    return r, np.maximum.accumulate(p[::-1])[::-1]
+
+
+def average_precision_101(recall: np.ndarray, precision: np.ndarray) -> float:
+    """101-point interpolated AP of one precision/recall curve (detections in descending score order)."""
+    r, envelope = precision_envelope(recall, precision)
     return float(np.trapezoid(np.interp(_RECALL_GRID, r, envelope), _RECALL_GRID))
 
 
@@ -111,6 +117,7 @@ class DetectionSummary:
         map50_95: mean AP over thresholds 0.5:0.95.
         ap_per_class: (C, 10) AP of each class that has ground truth.
         classes: (C,) those classes.
+        pr_curve: (C, 1000) precision envelope at threshold 0.5 sampled at recall ``PR_RECALL_GRID`` (for plots).
     """
 
     precision: float
@@ -119,6 +126,7 @@ class DetectionSummary:
     map50_95: float
     ap_per_class: np.ndarray
     classes: np.ndarray
+    pr_curve: Optional[np.ndarray] = None
 
     def as_dict(self) -> Dict[str, float]:
         return dict(P=self.precision, R=self.recall, mAP50=self.map50, **{'mAP50-95': self.map50_95})
@@ -141,6 +149,7 @@ def summarize_detections(tp: np.ndarray, scores: np.ndarray, pred_labels: np.nda
     ap = np.zeros((len(classes), tp.shape[1]))
     p_curve = np.zeros((len(classes), len(_CONF_GRID)))
     r_curve = np.zeros((len(classes), len(_CONF_GRID)))
+    pr_curve = np.zeros((len(classes), len(PR_RECALL_GRID)))
     for ci, (cls, n_gt) in enumerate(zip(classes, num_gt)):
         sel = pred_labels == cls
         if not sel.any():
@@ -154,12 +163,13 @@ def summarize_detections(tp: np.ndarray, scores: np.ndarray, pred_labels: np.nda
         p_curve[ci] = np.interp(-_CONF_GRID, -conf[sel], precision[:, 0], left=1)
         for t in range(tp.shape[1]):
             ap[ci, t] = average_precision_101(recall[:, t], precision[:, t])
+        pr_curve[ci] = np.interp(PR_RECALL_GRID, *precision_envelope(recall[:, 0], precision[:, 0]))
     if len(classes):
         f1 = 2 * p_curve * r_curve / (p_curve + r_curve + _EPS)
         best = int(_box_smooth(f1.mean(0), 0.1).argmax())
         prec, rec = float(p_curve[:, best].mean()), float(r_curve[:, best].mean())
-        return DetectionSummary(prec, rec, float(ap[:, 0].mean()), float(ap.mean()), ap, classes)
-    return DetectionSummary(0.0, 0.0, 0.0, 0.0, ap, classes)
+        return DetectionSummary(prec, rec, float(ap[:, 0].mean()), float(ap.mean()), ap, classes, pr_curve)
+    return DetectionSummary(0.0, 0.0, 0.0, 0.0, ap, classes, pr_curve)
 
 
 def image_true_positives(gt_labels: np.ndarray, pred_labels: np.ndarray, scores: np.ndarray,
