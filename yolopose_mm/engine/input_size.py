@@ -4,10 +4,11 @@
 mmengine configs are evaluated file by file, so a child config that changes ``input_size`` does not change the
 pipelines its base already built with the old size (each transform holds its own copy: ``img_scale`` of the loader
 and mosaic, ``input_size`` of the affine, letterbox and target encoder, ...). :func:`set_input_size` rewrites a
-loaded config instead: every size-valued argument of every component of the train / val / test dataloaders and of
-the hooks (the close-mosaic pipeline), and of the config's named pipeline variables, that equals the config's current input size becomes the new one. It works on
-whatever transforms the pipelines hold, as long as they take the input size as a ``(w, h)`` pair or as an int under a
-size-like key; values that are not the current input size are left alone.
+loaded config instead: every size-valued argument that equals the config's current input size, in every component
+of the train / val / test dataloaders, of the hooks (the close-mosaic pipeline) and of the config's named pipeline
+variables, becomes the new one. It works on whatever transforms the pipelines hold, as long as they take the input
+size as a ``(w, h)`` pair or as an int under a size-like key; values that are not the current input size are left
+alone, and so is the model (it takes any multiple of its largest stride).
 """
 from __future__ import annotations
 

@@ -25,6 +25,9 @@ from .input_size import current_input_size, describe_changes, set_input_size
 from .weights_source import WeightsSource, resolve_weights
 
 BEST_METRIC = 'coco/AP'
+# fine-tuning weights whose head already fits the data (same classes and keypoints): SGD at this lr (see the README's
+# fine-tuning benchmark, tools/analysis/benchmark_finetune.py)
+FINETUNE_LR = 0.001
 # Ultralytics' train defaults, used by --data runs for what the command line does not say
 DATA_RUN_DEFAULTS = dict(epochs=100, batch=16, workers=8, patience=100)
 SHORTCUTS = ('data', 'weights', 'epochs', 'batch', 'imgsz', 'device', 'workers', 'patience', 'optimizer', 'lr0',
@@ -188,9 +191,34 @@ def _count_train_images(cfg: Config) -> int:
     return len(DATASETS.build(dataset_cfg))
 
 
-def configure_optimizer(cfg: Config, args: argparse.Namespace, pretrained: bool, notes: List[str]) -> None:
-    """``--optimizer`` / ``--lr0``; 'auto' resolved with the run's facts (the config's own optimizer otherwise)."""
+def head_fits(weights: Optional[WeightsSource], data: Optional[dict]) -> bool:
+    """Whether pretrained weights already have the data's head (classes, keypoints): a fine-tune, not a new task."""
+    return bool(weights is not None and weights.checkpoint is not None and data is not None
+                and (weights.num_classes, weights.num_keypoints, weights.keypoint_dim)
+                == (data['num_classes'], data['num_keypoints'], data['keypoint_dim']))
+
+
+def _set_warmup_bias_lr(cfg: Config, value: float) -> None:
+    hooks = copy.deepcopy(list(cfg.get('custom_hooks') or []))
+    for hook in hooks:
+        if hook.get('type') == 'YOLOLrMomentumHook':
+            hook['warmup_bias_lr'] = value
+    cfg.custom_hooks = hooks
+
+
+def configure_optimizer(cfg: Config, args: argparse.Namespace, finetune: bool, notes: List[str]) -> None:
+    """``--optimizer`` / ``--lr0``; the fine-tune defaults when pretrained weights already fit the data's head;
+    'auto' resolved with the run's facts; the config's own optimizer otherwise."""
     name = args.optimizer
+    if name is None and finetune:
+        decay = cfg.optim_wrapper.optimizer.get('weight_decay', 5e-4)
+        lr = args.lr0 if args.lr0 is not None else FINETUNE_LR
+        cfg.optim_wrapper.optimizer = dict(type='SGD', lr=lr, momentum=0.937, nesterov=True, weight_decay=decay)
+        _set_warmup_bias_lr(cfg, 0.0)
+        notes.append(f'fine-tune defaults (the pretrained head already fits the data): SGD(lr={lr:g}, '
+                     'momentum=0.937, nesterov), bias warmup from lr 0, the starting weights validated first so '
+                     "best.pth is never worse than them on val; --optimizer auto gives Ultralytics' choice")
+        return
     if name is None and args.data is not None:
         name = 'auto'
     if name is not None and name.lower() == 'auto':
@@ -256,25 +284,29 @@ def apply_run_arguments(cfg: Config, args: argparse.Namespace, weights: Optional
         for hook in cfg.get('custom_hooks') or []:
             if hook.get('type') == 'YOLOLrMomentumHook':
                 hook['cos_lr'] = True
-    configure_optimizer(cfg, args, bool(weights and weights.checkpoint), notes)
+    finetune = head_fits(weights, data)
+    configure_optimizer(cfg, args, finetune, notes)
     if args.bn_stats == 'freeze':
         hooks = [h for h in cfg.custom_hooks if h.get('type') != 'FreezeNormStatsHook']
         cfg.custom_hooks = hooks + [dict(type='FreezeNormStatsHook')]
         notes.append('BatchNorm statistics frozen (normalising with the pretrained running statistics)')
     patience = args.patience if args.patience is not None else (DATA_RUN_DEFAULTS['patience'] if data else None)
-    add_default_hooks(cfg, plots=not args.no_plots, patience=patience)
+    add_default_hooks(cfg, plots=not args.no_plots, patience=patience,
+                      validate_first=finetune and args.optimizer is None)
     if notes:
         hooks = [h for h in cfg.custom_hooks if h.get('type') != 'RunNotesHook']
         cfg.custom_hooks = [dict(type='RunNotesHook', notes=notes)] + hooks
 
 
-def add_default_hooks(cfg: Config, plots: bool = True, patience: Optional[int] = None) -> None:
+def add_default_hooks(cfg: Config, plots: bool = True, patience: Optional[int] = None,
+                      validate_first: bool = False) -> None:
     """``best.pth`` by keypoint AP (when the run validates), early stopping, and the pictures of the run."""
     hooks = list(cfg.get('custom_hooks') or [])
     have = {h.get('type') for h in hooks}
     validates = cfg.get('val_dataloader') is not None and cfg.get('val_evaluator') is not None
     if validates and 'BestCheckpointHook' not in have:
-        hooks.append(dict(type='BestCheckpointHook', metric=BEST_METRIC, rule='greater'))
+        hooks.append(dict(type='BestCheckpointHook', metric=BEST_METRIC, rule='greater',
+                          validate_first=validate_first))
     if validates and patience and 'EarlyStoppingHook' not in have:
         hooks.append(dict(type='EarlyStoppingHook', monitor=BEST_METRIC, rule='greater', min_delta=0.0,
                           patience=int(patience)))

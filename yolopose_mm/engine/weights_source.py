@@ -92,9 +92,11 @@ def from_checkpoint(path: str) -> WeightsSource:
             return WeightsSource(path, path, family, None, arch.get('num_classes'), arch.get('num_keypoints'),
                                  arch.get('keypoint_dim'), names)
     text = meta.get('cfg')
-    if not text:
+    if not text or not isinstance(text, str):
         raise ValueError(f'--weights {path}: the checkpoint carries no config (meta.cfg or meta.config); name the '
                          'architecture too: tools/train.py CONFIG --data ... --weights ' + path)
+    from ..apis.checkpoints import check_config_text
+    check_config_text(text, path)  # mmengine executes config text: plain data only
     src = WeightsSource(path, path, None, text)
     head = _head_of(src.load_family())
     classes = (meta.get('dataset_meta') or {}).get('classes')
