@@ -82,3 +82,16 @@ def test_resolve_auto_in_a_config():
     assert explicit.optim_wrapper.optimizer == dict(type='SGD', lr=0.01)  # explicit optimizers stay as written
     with pytest.raises(ValueError, match='remove'):
         resolve_auto_optimizer(_cfg(lr=0.1), num_images=10)
+
+
+def test_cosine_lr_factor_equals_ultralytics_one_cycle(ultralytics):
+    from ultralytics.utils.torch_utils import one_cycle
+
+    from yolopose_mm.engine import YOLOLrMomentumHook
+    ours, linear = YOLOLrMomentumHook(lrf=0.01, cos_lr=True), YOLOLrMomentumHook(lrf=0.01)
+    theirs = one_cycle(1, 0.01, 30)  # what Ultralytics' trainer uses with cos_lr=True, epochs=30
+    for epoch in range(31):
+        assert ours.lr_factor(epoch, 30) == pytest.approx(theirs(epoch), abs=1e-12)
+    assert ours.lr_factor(15, 30) == pytest.approx(0.505) and linear.lr_factor(15, 30) == pytest.approx(0.505)
+    assert ours.lr_factor(5, 30) > linear.lr_factor(5, 30)  # cosine stays higher early, lower late
+    assert ours.lr_factor(25, 30) < linear.lr_factor(25, 30)

@@ -2,6 +2,7 @@
 """The YOLO schedule: warmup (lr, momentum, accumulation), linear lr decay, nominal-batch weight decay."""
 from __future__ import annotations
 
+import math
 from typing import Optional
 
 import numpy as np
@@ -34,7 +35,8 @@ class YOLOLrMomentumHook(Hook):
       Ultralytics 8.0 - 8.3): the bias group's lr falls linearly from ``warmup_bias_lr`` and the other groups' lr
       rises from 0, all to ``lr x f(epoch)``; SGD momentum rises from ``warmup_momentum`` to its configured value;
       gradient accumulation rises from 1 to its nominal value.
-    * Then ``lr x f(epoch)`` with f(e) = (1 - e / max_epochs) x (1 - lrf) + lrf, stepped per epoch.
+    * Then ``lr x f(epoch)`` with f(e) = (1 - e / max_epochs) x (1 - lrf) + lrf, stepped per epoch; with
+      ``cos_lr``, f(e) = (1 - cos(pi e / max_epochs)) / 2 x (lrf - 1) + 1 (Ultralytics' ``cos_lr=True``).
     * Before training it works out the run's :class:`~yolopose_mm.engine.nominal_batch.NominalBatchPlan` (world
       size, per-GPU and total batch, accumulation for the optimizer wrapper's ``nominal_batch``, weight-decay
       scale, warmup), multiplies every group's weight decay by the scale, hands the plan to a
@@ -48,7 +50,7 @@ class YOLOLrMomentumHook(Hook):
     priority = 'HIGHEST'  # before RuntimeInfoHook records the lr of this iteration
 
     def __init__(self, warmup_epochs: float = 3.0, warmup_min_iters: int = 0, warmup_bias_lr: float = 0.1,
-                 warmup_momentum: float = 0.8, lrf: float = 0.01) -> None:
+                 warmup_momentum: float = 0.8, lrf: float = 0.01, cos_lr: bool = False) -> None:
         if warmup_epochs < 0 or not 0 < lrf <= 1 or warmup_min_iters < 0:
             raise ValueError(f'YOLOLrMomentumHook: need warmup_epochs >= 0, warmup_min_iters >= 0 and 0 < lrf <= 1, '
                              f'got {warmup_epochs}, {warmup_min_iters}, {lrf}')
@@ -57,10 +59,13 @@ class YOLOLrMomentumHook(Hook):
         self.warmup_bias_lr = warmup_bias_lr
         self.warmup_momentum = warmup_momentum
         self.lrf = lrf
+        self.cos_lr = bool(cos_lr)
         self.plan: Optional[NominalBatchPlan] = None
 
     def lr_factor(self, epoch: int, max_epochs: int) -> float:
-        """f(epoch) of the linear schedule."""
+        """f(epoch): linear from 1 to lrf, or with ``cos_lr`` half a cosine from 1 to lrf (Ultralytics' cos_lr)."""
+        if self.cos_lr:
+            return max((1 - math.cos(epoch * math.pi / max_epochs)) / 2, 0) * (self.lrf - 1.0) + 1.0
         return max(1 - epoch / max_epochs, 0) * (1.0 - self.lrf) + self.lrf
 
     def make_plan(self, runner: Runner) -> NominalBatchPlan:
