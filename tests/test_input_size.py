@@ -36,7 +36,7 @@ def test_every_pipeline_follows_the_new_size(data_dir):
     after = _pairs({k: cfg[k] for k in cfg.keys() if k != 'model'}, [])
     assert after and all(v == (320, 320) for _, _, v in after), after
     kinds = {c.split(' (')[-1].rstrip(')') for c in changes}
-    assert {'Mosaic', 'BottomupRandomAffine', 'YOLOXPoseAnnotationProcessor', 'LetterBox'} <= kinds
+    assert {'YOLOLoadImage', 'YOLOMosaic', 'YOLORandomAffine', 'YOLOXPoseAnnotationProcessor', 'LetterBox'} <= kinds
     assert any(c.startswith('custom_hooks') for c in changes)  # the close-mosaic pipeline follows too
 
     from mmengine.registry import init_default_scope
