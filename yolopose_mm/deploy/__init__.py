@@ -4,7 +4,8 @@
 Importing this package registers, in mmdeploy's registries:
 
 * the torch 2.14 export fixes (:mod:`.torch_compat`),
-* the pose-detection rewriter of ``YOLOPoseHead.forward`` (:mod:`.head_rewriter`),
+* the pose-detection rewriters of ``YOLOPoseHead.forward`` (:mod:`.head_rewriter`) and
+  ``YOLO26PoseHead.forward`` (:mod:`.yolo26_rewriter`),
 * the ``'yolopose_end2end'`` backend model (:mod:`.backend_model`),
 * a ``'PoseDetection'`` task processor that builds our data preprocessor for backend models (:mod:`.task_processor`).
 
@@ -12,6 +13,7 @@ Deploy configs in ``configs/deploy/`` import it through ``custom_imports``.
 """
 from . import torch_compat  # noqa: F401  (registration-only)
 from . import head_rewriter  # noqa: F401  (registration-only)
+from . import yolo26_rewriter  # noqa: F401  (registration-only)
 from . import backend_model  # noqa: F401  (registration-only)
 from . import task_processor  # noqa: F401  (registration-only)
 from .layouts import LAYOUTS, OUTPUT_NAMES, from_ultralytics, to_ultralytics

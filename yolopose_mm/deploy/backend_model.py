@@ -22,8 +22,9 @@ from mmpose.models.pose_estimators import BottomupPoseEstimator
 from ..models.heads import RawHeadOutputs
 from ..models.heads.yolo_pose_head import _clip_to_image
 from ..models.utils.decode import DecodedPose
-from ..models.utils.nms import filter_and_nms
+from ..models.heads.yolo26_pose_head import select_predictions
 from .layouts import OUTPUT_NAMES, from_ultralytics, get_layout, get_nms_params
+from .yolo26_rewriter import nms_free_after_network, rows_from_ultralytics_end2end
 
 # mmdeploy keeps this registry in a module-level name with two leading underscores (no public accessor).
 BACKEND_MODELS = vars(pose_detection_model)['__BACKEND_MODEL']
@@ -75,6 +76,9 @@ class YOLOPoseEnd2EndModel(pose_detection_model.End2EndModel):
                 keep = dets[i, :, 4] > 0
                 per_image.append((dets[i, keep, :4], dets[i, keep, 4], torch.zeros(int(keep.sum()),
                                   dtype=torch.long), kpts[i, keep, :, :2], kpts[i, keep, :, 2]))
+        elif layout == 'ultralytics_end2end':
+            per_image = rows_from_ultralytics_end2end(outputs[0], self.head.keypoint_dim,
+                                                      get_nms_params(self.deploy_cfg).score_thr)
         else:
             if layout == 'raw':
                 decoded = self._decode_raw(outputs, input_hw)
@@ -90,12 +94,10 @@ class YOLOPoseEnd2EndModel(pose_detection_model.End2EndModel):
                 decoded = from_ultralytics(outputs[0], int(head.get('num_classes', 1)),
                                            int(head.get('num_keypoints', 17)), int(head.get('keypoint_dim', 3)))
             nms = get_nms_params(self.deploy_cfg)
-            per_image = []
-            for i in range(decoded.bboxes.shape[0]):
-                kept = filter_and_nms(decoded.bboxes[i], decoded.scores[i], nms.score_thr, nms.iou_thr,
-                                      nms.max_per_img)
-                per_image.append((decoded.bboxes[i][kept.indices], kept.scores, kept.labels,
-                                  decoded.keypoints[i][kept.indices], decoded.keypoint_scores[i][kept.indices]))
+            kept = select_predictions(decoded, nms_free_after_network(self.head, self.deploy_cfg), nms.score_thr,
+                                      nms.iou_thr, nms.max_per_img)
+            per_image = [(decoded.bboxes[i][idx], scores, labels, decoded.keypoints[i][idx],
+                          decoded.keypoint_scores[i][idx]) for i, (idx, scores, labels) in enumerate(kept)]
         results = []
         for (bboxes, scores, labels, keypoints, kpt_scores), sample in zip(per_image, data_samples):
             bboxes, keypoints = _clip_to_image(bboxes, keypoints, sample.metainfo)

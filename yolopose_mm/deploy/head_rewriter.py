@@ -13,6 +13,7 @@ from typing import Sequence, Tuple
 import torch
 from mmdeploy.core import FUNCTION_REWRITER
 
+from ..models.utils.decode import DecodedPose
 from .graph_nms import onnx_graph_nms, tensorrt_graph_nms
 from .layouts import get_layout, get_nms_params, keypoints_with_scores, to_ultralytics
 from .tensorrt_support import uses_mmdeploy_trt_nms
@@ -44,11 +45,20 @@ def yolo_pose_head__forward(self, feats: Sequence[torch.Tensor]) -> Tuple[torch.
     decoded = self.decode(raw)
     if layout == 'ultralytics':
         return (to_ultralytics(decoded, self.keypoint_dim),)
-    bboxes, scores, kpt_xy, kpt_scores = decoded
     if layout == 'decoded':
-        return bboxes, scores, keypoints_with_scores(decoded)
-    nms = get_nms_params(ctx.cfg)
-    if uses_mmdeploy_trt_nms(ctx.cfg):  # opt-in; TensorRT configs default to the standard op (TensorRT 10)
+        return decoded.bboxes, decoded.scores, keypoints_with_scores(decoded)
+    return dets_keypoints_with_nms(decoded, ctx.cfg)
+
+
+def dets_keypoints_with_nms(decoded: DecodedPose, deploy_cfg) -> Tuple[torch.Tensor, torch.Tensor]:
+    """The ``'dets_keypoints'`` outputs of decoded predictions, selected by NMS in the graph.
+
+    Returns:
+        ``dets`` (B, M, 5) and ``keypoints`` (B, M, K, 3), input pixels; padding rows are zero.
+    """
+    bboxes, scores, kpt_xy, kpt_scores = decoded
+    nms = get_nms_params(deploy_cfg)
+    if uses_mmdeploy_trt_nms(deploy_cfg):  # opt-in; TensorRT configs default to the standard op (TensorRT 10)
         bboxes, scores, kpt_xy, kpt_scores = _append_zero_prior(bboxes, scores, kpt_xy, kpt_scores)
         kept = tensorrt_graph_nms(bboxes, scores, nms.score_thr, nms.iou_thr, nms.max_per_img)
     else:
@@ -62,4 +72,4 @@ def yolo_pose_head__forward(self, feats: Sequence[torch.Tensor]) -> Tuple[torch.
     return dets, kpts
 
 
-__all__ = ['yolo_pose_head__forward']
+__all__ = ['yolo_pose_head__forward', 'dets_keypoints_with_nms']

@@ -12,7 +12,14 @@
   converter (pnnx) cannot take the prior-generation ops of the traced decode.
 * ``'ultralytics'``: one output ``output0`` (B, 4 + C + K * dim, N) as Ultralytics' ONNX export lays it out:
   rows cx, cy, w, h (input pixels), C class probabilities, then per keypoint x, y (input pixels) and, for
-  dim 3, its visibility probability. For users whose post-processing expects that layout.
+  dim 3, its visibility probability. For users whose post-processing expects that layout. (YOLO26: the
+  one-to-many branches, as its default ``export(format='onnx')``.)
+* ``'ultralytics_end2end'`` (YOLO26 only): one output ``output0`` (B, M, 6 + K * dim), the layout of YOLO26's
+  ``export(format='onnx', nms=False)``: rows x1, y1, x2, y2, score, class, then the keypoints; M =
+  ``max_per_img`` best one-to-one predictions (no score threshold in the graph).
+
+``codebase_config.end2end`` (YOLO26, default True): the ``'dets_keypoints'``, ``'decoded'`` and ``'raw'`` layouts
+use the one-to-one branches and select without NMS (top-k, no NMS op); False: the one-to-many branches with NMS.
 
 ``codebase_config.post_processing``: ``score_threshold`` (0.25), ``iou_threshold`` (0.7), ``max_per_img`` (300),
 the eager predict defaults of :func:`yolopose_mm.apis.inference`. They override the model config's ``test_cfg``.
@@ -25,12 +32,13 @@ import torch
 
 from ..models.utils.decode import DecodedPose
 
-LAYOUTS = ('dets_keypoints', 'decoded', 'raw', 'ultralytics')
+LAYOUTS = ('dets_keypoints', 'decoded', 'raw', 'ultralytics', 'ultralytics_end2end')
 OUTPUT_NAMES: Dict[str, Tuple[str, ...]] = {
     'dets_keypoints': ('dets', 'keypoints'),
     'decoded': ('bboxes', 'scores', 'keypoints'),
     'raw': ('box_logits', 'cls_logits', 'kpt_raw'),
     'ultralytics': ('output0',),
+    'ultralytics_end2end': ('output0',),
 }
 DEFAULT_NMS = {'score_threshold': 0.25, 'iou_threshold': 0.7, 'max_per_img': 300}
 
@@ -54,6 +62,15 @@ def get_layout(deploy_cfg) -> str:
     if layout not in LAYOUTS:
         raise ValueError(f'deploy config: codebase_config.output_layout={layout!r} is not one of {LAYOUTS}')
     return layout
+
+
+def get_end2end(deploy_cfg) -> bool:
+    """The deploy config's ``codebase_config.end2end`` (default True): NMS-free export of YOLO26's one-to-one
+    branches (models without them ignore it)."""
+    value = _codebase_cfg(deploy_cfg).get('end2end', True)
+    if not isinstance(value, bool):
+        raise ValueError(f'deploy config: codebase_config.end2end must be True or False, got {value!r}')
+    return value
 
 
 def get_nms_params(deploy_cfg) -> NMSParams:
@@ -100,5 +117,5 @@ def from_ultralytics(raw: torch.Tensor, num_classes: int, num_keypoints: int, ke
     return DecodedPose(bboxes, x[..., 4:4 + num_classes], kpts[..., :2], kpt_scores)
 
 
-__all__ = ['LAYOUTS', 'OUTPUT_NAMES', 'DEFAULT_NMS', 'NMSParams', 'get_layout', 'get_nms_params',
+__all__ = ['LAYOUTS', 'OUTPUT_NAMES', 'DEFAULT_NMS', 'NMSParams', 'get_layout', 'get_end2end', 'get_nms_params',
            'keypoints_with_scores', 'to_ultralytics', 'from_ultralytics']

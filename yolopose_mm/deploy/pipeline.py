@@ -138,6 +138,10 @@ def run_eager(model: nn.Module, deploy_cfg: Config, imgs: Sequence[ImageInput], 
     nms = get_nms_params(deploy_cfg)
     old = dict(model.test_cfg or {})
     model.test_cfg = {**old, 'score_thr': nms.score_thr, 'nms_thr': nms.iou_thr, 'max_per_img': nms.max_per_img}
+    if hasattr(model.head, 'branches'):  # YOLO26: predict with the branch set the export uses
+        from .yolo26_rewriter import export_branch
+        model.test_cfg['end2end'] = export_branch(model.head, deploy_cfg) == 'one2one'
+
     try:
         return _run(model, model.cfg, imgs, input_size, auto)
     finally:

@@ -2,7 +2,7 @@
 """The YOLO26 pose head in mmpose's head contract: ``forward``, ``predict`` and ``loss``."""
 from __future__ import annotations
 
-from typing import Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -87,7 +87,7 @@ class YOLO26PoseHead(YOLOHeadBase):
             'one2many': TASK_UTILS.build({**base, 'topk': 10, **dict(one2many_assigner or {})}),
             'one2one': TASK_UTILS.build({**base, 'topk': 7, 'topk2': 1, **dict(one2one_assigner or {})}),
         }
-        self.joint_weights = torch.ones(num_keypoints)
+        self.joint_weights = torch.empty(0)  # a plain attribute like the sigmas: from the dataset, 1s by default
         if joint_weights is not None:
             self.set_joint_weights(joint_weights)
         self.epoch, self.max_epochs = 0, 1
@@ -149,17 +149,10 @@ class YOLO26PoseHead(YOLOHeadBase):
         raw = getattr(self.head_module(feats, branches=(branch,)), branch)
         self._check_strides(raw.featmap_sizes, batch_data_samples)
         decoded = self.decode(raw)
-        selected = topk_select(decoded.scores, max_per_img) if branch == 'one2one' else None
         results = []
-        for i in range(decoded.bboxes.shape[0]):
+        kept = select_predictions(decoded, branch == 'one2one', score_thr, float(cfg['nms_thr']), max_per_img)
+        for i, (indices, scores, labels) in enumerate(kept):
             meta = batch_data_samples[i].metainfo if batch_data_samples is not None else {}
-            if selected is None:
-                kept = filter_and_nms(decoded.bboxes[i], decoded.scores[i], score_thr, float(cfg['nms_thr']),
-                                      max_per_img)
-                indices, scores, labels = kept.indices, kept.scores, kept.labels
-            else:
-                keep = selected.scores[i] > score_thr
-                indices, scores, labels = selected.indices[i][keep], selected.scores[i][keep], selected.labels[i][keep]
             results.append(pose_instances(decoded.bboxes[i][indices], scores, labels, decoded.keypoints[i][indices],
                                           decoded.keypoint_scores[i][indices], meta))
         return results
@@ -209,12 +202,34 @@ class YOLO26PoseHead(YOLOHeadBase):
         h0, w0 = first.featmap_sizes[0]
         image_size = torch.tensor([h0 * self.featmap_strides[0], w0 * self.featmap_strides[0]], dtype=torch.float32,
                                   device=device)
+        joint_weights = self.joint_weights if self.joint_weights.numel() else torch.ones(self.num_keypoints)
         terms = {}
         for name in self.branches:
-            terms[name] = pose26_branch_loss(getattr(raw, name), priors, targets, sigmas, self.joint_weights,
+            terms[name] = pose26_branch_loss(getattr(raw, name), priors, targets, sigmas, joint_weights,
                                              self.assigners[name], self.flow, self.keypoint_dim, image_size,
                                              self.loss_config)
         return end_to_end_loss(terms.get('one2many'), terms.get('one2one'), self.one2many_weight)
 
 
-__all__ = ['YOLO26PoseHead', 'DEFAULT_TEST_CFG']
+def select_predictions(decoded: DecodedPose, nms_free: bool, score_thr: float, nms_thr: float,
+                       max_per_img: int) -> List[Tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+    """Per image, the kept (prior indices (M,), scores (M,), labels (M,)), best first.
+
+    ``nms_free`` (one-to-one outputs): the ``max_per_img`` best (prior, class) pairs
+    (:func:`~yolopose_mm.models.utils.topk_select`) scoring above ``score_thr``; otherwise score filter and
+    class-aware NMS (:func:`~yolopose_mm.models.utils.filter_and_nms`). Shared by predict and the deployed models'
+    post-processing.
+    """
+    if nms_free:
+        sel = topk_select(decoded.scores, max_per_img)
+        keep = sel.scores > score_thr
+        return [(sel.indices[i][keep[i]], sel.scores[i][keep[i]], sel.labels[i][keep[i]])
+                for i in range(keep.shape[0])]
+    out = []
+    for i in range(decoded.bboxes.shape[0]):
+        kept = filter_and_nms(decoded.bboxes[i], decoded.scores[i], score_thr, nms_thr, max_per_img)
+        out.append((kept.indices, kept.scores, kept.labels))
+    return out
+
+
+__all__ = ['YOLO26PoseHead', 'DEFAULT_TEST_CFG', 'select_predictions']
