@@ -4,7 +4,6 @@ from .batch_pictures_hook import BatchPicturesHook
 from .best_checkpoint_hook import BestCheckpointHook
 from .close_mosaic_hook import CloseMosaicHook
 from .dataset_meta_hook import DatasetMetaToHeadHook
-from .epoch_to_head_hook import EpochToHeadHook
 from .freeze_norm_stats_hook import FreezeNormStatsHook
 from .pr_curves_hook import PRCurvesHook
 from .run_notes_hook import RunNotesHook
@@ -13,6 +12,6 @@ from .transfer_weights_hook import TransferWeightsHook
 from .yolo_ema_hook import YOLOEMAHook
 from .yolo_lr_hook import YOLOLrMomentumHook
 
-__all__ = ['AtomicCheckpointHook', 'CloseMosaicHook', 'DatasetMetaToHeadHook', 'EpochToHeadHook', 'YOLOEMAHook',
-           'YOLOLrMomentumHook', 'BatchPicturesHook', 'BestCheckpointHook', 'FreezeNormStatsHook', 'PRCurvesHook',
-           'RunNotesHook', 'TrainingCurvesHook', 'TransferWeightsHook']
+__all__ = ['AtomicCheckpointHook', 'CloseMosaicHook', 'DatasetMetaToHeadHook', 'YOLOEMAHook', 'YOLOLrMomentumHook',
+           'BatchPicturesHook', 'BestCheckpointHook', 'FreezeNormStatsHook', 'PRCurvesHook', 'RunNotesHook',
+           'TrainingCurvesHook', 'TransferWeightsHook']

@@ -6,6 +6,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
+from mmengine.logging import MessageHub
 from mmpose.registry import MODELS, TASK_UTILS
 from mmpose.utils.typing import ConfigType, Features, OptConfigType, OptSampleList, Predictions
 
@@ -36,8 +37,9 @@ class YOLO26PoseHead(YOLOHeadBase):
     Prediction (``test_cfg``): ``end2end=False`` (default, what Ultralytics 8.4.190's predictor and validator use
     when ``nms`` is not set) decodes the one-to-many branches and runs NMS; ``end2end=True`` (Ultralytics'
     ``nms=False``) keeps the ``max_per_img`` best one-to-one predictions without NMS. Training mixes both
-    branches' losses with a one-to-many weight that falls over the epochs (:meth:`set_epoch`, called by
-    ``YOLO26ScheduleHook``).
+    branches' losses with a one-to-many weight that falls from 0.8 (first epoch) to 0.1 (last epoch): the epoch
+    comes from the mmengine runner (its ``MessageHub`` runtime info ``epoch`` / ``max_epochs``, so a resumed run
+    continues the schedule exactly), or from :meth:`set_epoch` outside a runner.
 
     Layers live in :class:`YOLO26PoseHeadModule` (``self.head_module``), the RLE flow in ``self.flow``, decoding in
     :func:`~yolopose_mm.models.utils.decode.decode_predictions` (``reg_max=1``, ``keypoint_decode='26'``).
@@ -91,6 +93,7 @@ class YOLO26PoseHead(YOLOHeadBase):
         if joint_weights is not None:
             self.set_joint_weights(joint_weights)
         self.epoch, self.max_epochs = 0, 1
+        self._epoch_pinned = False
 
     # ------------------------------------------------------------------------------------------------------
     @property
@@ -159,11 +162,22 @@ class YOLO26PoseHead(YOLOHeadBase):
 
     # ------------------------------------------------------------------------------------------------------
     def set_epoch(self, epoch: int, max_epochs: int) -> None:
-        """Tell the loss where training is (0-based ``epoch`` of ``max_epochs``) for the one-to-many weight."""
+        """Pin where training is (0-based ``epoch`` of ``max_epochs``) for the one-to-many weight; without it the
+        head follows the mmengine runner."""
         if max_epochs < 1 or not 0 <= epoch:
             raise ValueError(f'YOLO26PoseHead.set_epoch: need 0 <= epoch and max_epochs >= 1, got {epoch}, '
                              f'{max_epochs}')
         self.epoch, self.max_epochs = int(epoch), int(max_epochs)
+        self._epoch_pinned = True
+
+    def _follow_runner(self) -> None:
+        """Take epoch / max_epochs from the running mmengine train loop (its RuntimeInfoHook), if any."""
+        if self._epoch_pinned:
+            return
+        hub = MessageHub.get_current_instance()
+        info = hub.runtime_info
+        if info.get('loop_stage') == 'train' and 'max_epochs' in info:
+            self.epoch, self.max_epochs = int(info.get('epoch', 0)), max(int(info['max_epochs']), 1)
 
     @property
     def one2many_weight(self) -> float:
@@ -208,6 +222,7 @@ class YOLO26PoseHead(YOLOHeadBase):
             terms[name] = pose26_branch_loss(getattr(raw, name), priors, targets, sigmas, joint_weights,
                                              self.assigners[name], self.flow, self.keypoint_dim, image_size,
                                              self.loss_config)
+        self._follow_runner()
         return end_to_end_loss(terms.get('one2many'), terms.get('one2one'), self.one2many_weight)
 
 
