@@ -1,0 +1,193 @@
+# Copyright (c) yolopose_mm contributors. Licensed under the Apache License 2.0.
+"""YOLO26-pose (n-x) against Ultralytics 8.4.190 models built from yolo26-pose.yaml with random weights and random
+BatchNorm statistics: parameters, FLOPs, raw outputs of both branch sets, decoded predictions of both inference
+paths, the converter (training and fused inference checkpoints) and predictions from a converted checkpoint."""
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+
+from ultralytics_reference import build_ultralytics_pose, randomize_batchnorm, save_ultralytics_checkpoint
+from yolopose_mm.analysis import PoseNetworkForFlops, count_flops, count_parameters
+from yolopose_mm.converters import DetectedArch, build_pose_network, convert_ultralytics_checkpoint
+from yolopose_mm.models.utils import topk_select
+
+SCALES = ('n', 's', 'm', 'l', 'x')
+PARAMS = {'n': 3_679_464, 'x': 62_731_860}  # the issue's figures for nc=1
+SIZES = {'n': [(640, 640), (384, 640)], 's': [(640, 640), (384, 640)], 'm': [(320, 320), (192, 320)],
+         'l': [(256, 256), (192, 320)], 'x': [(256, 256), (192, 320)]}
+
+
+def _close(ours: torch.Tensor, ref: torch.Tensor, rel: float = 1e-4) -> float:
+    scale = max(1e-6, ref.abs().max().item())
+    err = (ours - ref).abs().max().item() / scale
+    assert err <= rel, f'max relative difference {err:.2e} > {rel:.0e}'
+    return err
+
+
+def _pair(scale, tmp_path, nc=1, kpt_shape=(17, 3), seed=0, fuse=None):
+    """(Ultralytics model, our converted network). ``fuse``: None (training checkpoint with every branch), or
+    the ``end2end`` value of a fused inference checkpoint (one branch set left, no sigma / flow, BN folded)."""
+    ref = randomize_batchnorm(build_ultralytics_pose('26', scale, nc, kpt_shape), seed)
+    if fuse is not None:
+        ref.end2end = fuse
+        ref = ref.fuse()
+    path = save_ultralytics_checkpoint(ref, tmp_path / f'26{scale}.pt')
+    converted, arch = convert_ultralytics_checkpoint(str(path))
+    assert (arch.version, arch.scale, arch.num_classes, arch.num_keypoints, arch.keypoint_dim) == \
+        ('26', scale, nc, kpt_shape[0], kpt_shape[1])
+    ours = build_pose_network(arch).eval()
+    ours.load_state_dict(converted['state_dict'], strict=True)
+    return ref.eval(), ours, arch
+
+
+@pytest.mark.parametrize('scale', SCALES)
+def test_parameter_count_matches(scale, ultralytics):
+    ref = build_ultralytics_pose('26', scale)
+    ours = build_pose_network(DetectedArch('26', scale, 1, 17, 3))
+    total = sum(p.numel() for p in ref.parameters())
+    assert count_parameters(ours) == total
+    assert count_parameters(ours, trainable_only=True) == total  # no frozen DFL projection in YOLO26
+    if scale in PARAMS:
+        assert total == PARAMS[scale]
+
+
+@pytest.mark.parametrize('scale', SCALES)
+def test_flops_match_within_1_percent(scale, ultralytics):
+    class Decoded(torch.nn.Module):
+        def __init__(self, model):
+            super().__init__()
+            self.model = model
+
+        def forward(self, x):
+            return self.model(x)[0]
+
+    size = 640 if scale == 'n' else 256  # the ratio does not depend on the size; keep the suite fast
+    ref_flops = count_flops(Decoded(build_ultralytics_pose('26', scale)), (size, size))
+    our_flops = count_flops(PoseNetworkForFlops(build_pose_network(DetectedArch('26', scale, 1, 17, 3))),
+                            (size, size))
+    assert abs(our_flops - ref_flops) / ref_flops < 0.01, (our_flops, ref_flops)
+
+
+def _compare_outputs(ref, ours, x):
+    head = ref.model[-1]
+    with torch.no_grad():
+        y, preds = ref(x)
+        raw = ours.head(ours.neck(ours.backbone(x)))
+        head.end2end = True
+        try:
+            e2e, _ = ref(x)
+        finally:
+            head.end2end = False
+    for name in ('one2many', 'one2one'):
+        for a, key in (('box_logits', 'boxes'), ('cls_logits', 'scores'), ('kpt_raw', 'kpts')):
+            _close(getattr(getattr(raw, name), a), preds[name][key])
+    k = ours.head.num_keypoints
+    b = x.shape[0]
+    dec = ours.head.decode(raw.one2many)  # the default (NMS) path: Ultralytics' (B, 4 + 1 + K * 3, N)
+    cx, cy, bw, bh = y[:, 0], y[:, 1], y[:, 2], y[:, 3]
+    _close(dec.bboxes, torch.stack((cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2), -1))
+    _close(dec.scores[..., 0], y[:, 4])
+    ref_k = y[:, 5:].view(b, k, 3, -1).permute(0, 3, 1, 2)
+    _close(dec.keypoints, ref_k[..., :2])
+    _close(dec.keypoint_scores, ref_k[..., 2])
+    dec = ours.head.decode(raw.one2one)  # the NMS-free path: top 300, (B, 300, 6 + K * 3)
+    sel = topk_select(dec.scores, 300)
+    rows = torch.arange(b)[:, None]
+    _close(dec.bboxes[rows, sel.indices], e2e[..., :4])
+    _close(sel.scores, e2e[..., 4])
+    kpts = e2e[..., 6:].view(b, -1, k, 3)
+    _close(dec.keypoints[rows, sel.indices], kpts[..., :2])
+    _close(dec.keypoint_scores[rows, sel.indices], kpts[..., 2])
+
+
+@pytest.mark.parametrize('scale', SCALES)
+def test_raw_and_decoded_outputs_match(scale, tmp_path, ultralytics):
+    ref, ours, _ = _pair(scale, tmp_path)
+    torch.manual_seed(1)
+    for h, w in SIZES[scale]:
+        _compare_outputs(ref, ours, torch.rand(1, 3, h, w))
+
+
+@pytest.mark.parametrize('end2end', [True, False])
+def test_fused_inference_checkpoints_convert(end2end, tmp_path, ultralytics):
+    """A fused checkpoint (BN folded, one branch set, no sigma outputs or flow) converts to a model with only that
+    branch set, which predicts what Ultralytics' fused model predicts."""
+    ref, ours, arch = _pair('n', tmp_path, seed=5, fuse=end2end)
+    branch = 'one2one' if end2end else 'one2many'
+    assert arch.branches == (branch,) and not arch.with_rle
+    assert ours.head.branches == (branch,) and ours.head.flow is None
+    x = torch.rand(1, 3, 256, 320)
+    with torch.no_grad():
+        y, preds = ref(x)
+        raw = getattr(ours.head(ours.neck(ours.backbone(x))), branch)
+    _close(raw.kpt_raw, preds[branch]['kpts'])
+    dec = ours.head.decode(raw)
+    if end2end:
+        sel = topk_select(dec.scores, 300)
+        _close(dec.keypoints[0, sel.indices[0]], y[0, :, 6:].view(-1, 17, 3)[..., :2])
+    else:
+        _close(dec.keypoints, y[:, 5:].view(1, 17, 3, -1).permute(0, 3, 1, 2)[..., :2])
+
+
+def test_k5_dim2_two_classes_match(tmp_path, ultralytics):
+    ref, ours, _ = _pair('n', tmp_path, nc=2, kpt_shape=(5, 2), seed=3)
+    x = torch.rand(2, 3, 160, 224)
+    with torch.no_grad():
+        y, preds = ref(x)
+        raw = ours.head(ours.neck(ours.backbone(x)))
+    _close(raw.one2one.kpt_raw, preds['one2one']['kpts'])
+    dec = ours.head.decode(raw.one2many)
+    _close(dec.scores.transpose(1, 2), y[:, 4:6])
+    _close(dec.keypoints, y[:, 6:].view(2, 5, 2, -1).permute(0, 3, 1, 2))
+    assert torch.equal(dec.keypoint_scores, torch.ones_like(dec.keypoint_scores))
+
+
+@pytest.fixture(scope='module')
+def converted_pair(tmp_path_factory, ultralytics):
+    from yolopose_mm.converters import save_converted
+    tmp = tmp_path_factory.mktemp('y26')
+    ref = randomize_batchnorm(build_ultralytics_pose('26', 'n'), seed=7)
+    pt = save_ultralytics_checkpoint(ref, tmp / 'yolo26n-pose.pt')
+    dst = tmp / 'yolo26n-pose.pth'
+    save_converted(str(pt), str(dst))
+    return pt, dst
+
+
+@pytest.mark.parametrize('end2end', [False, True])
+def test_converted_checkpoint_predicts_what_ultralytics_predicts(converted_pair, end2end, data_dir):
+    """`YOLO(pt).predict` (nms=None: one-to-many + NMS, 8.4.190's default; nms=False: one-to-one top-k) and
+    `inference` on the converted checkpoint give the same people on real images."""
+    from ultralytics import YOLO
+
+    from yolopose_mm.apis import inference, init_model
+    pt, dst = converted_pair
+    ref = YOLO(str(pt))
+    ours = init_model(str(dst))
+    assert type(ours.head).__name__ == 'YOLO26PoseHead' and ours.test_cfg['end2end'] is False
+    images = [data_dir / 'images' / 'bus.jpg', *sorted((data_dir / 'coco8-pose' / 'images' / 'val').glob('*.jpg'))]
+    conf, total = 0.002, 0  # random weights: low scores
+    for path in images[:3]:
+        r = ref.predict(str(path), conf=conf, iou=0.7, verbose=False, **({'nms': False} if end2end else {}))[0]
+        o = inference(ours, str(path), score_thr=conf, end2end=end2end).pred_instances
+        assert len(o.bboxes) == len(r.boxes), f'{path.name}: {len(o.bboxes)} vs Ultralytics {len(r.boxes)}'
+        total += len(o.bboxes)
+        if len(o.bboxes):
+            np.testing.assert_allclose(o.bboxes, r.boxes.xyxy.numpy(), atol=1e-2, err_msg=path.name)
+            np.testing.assert_allclose(o.bbox_scores, r.boxes.conf.numpy(), atol=1e-5, err_msg=path.name)
+            np.testing.assert_allclose(o.keypoints, r.keypoints.xy.numpy(), atol=1e-2, err_msg=path.name)
+            np.testing.assert_allclose(o.keypoint_scores, r.keypoints.conf.numpy(), atol=1e-5, err_msg=path.name)
+    assert total >= 3  # not vacuous
+
+
+def test_training_checkpoint_keeps_every_branch(tmp_path, ultralytics):
+    ref = randomize_batchnorm(build_ultralytics_pose('26', 'n'), seed=1)
+    path = save_ultralytics_checkpoint(copy.deepcopy(ref), tmp_path / 'train.pt')
+    converted, arch = convert_ultralytics_checkpoint(str(path))
+    assert arch.branches == ('one2many', 'one2one') and arch.with_rle
+    assert arch.config_name == 'configs/yolo26_pose/yolo26-pose-n_8xb16-600e_coco-640x640.py'
+    assert any(k.startswith('head.flow.') for k in converted['state_dict'])
+    assert 'YOLO26PoseHead' in converted['meta']['cfg']
