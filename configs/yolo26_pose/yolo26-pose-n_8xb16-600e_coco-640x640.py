@@ -27,15 +27,13 @@ model = dict(
     test_cfg=dict(score_thr=0.001, nms_thr=0.7, max_per_img=300, end2end=False))
 
 optim_wrapper = dict(
-    type='OptimWrapper',
     constructor='YOLO26OptimWrapperConstructor',
     optimizer=dict(_delete_=True, type='MuSGD', lr=0.01, momentum=0.9, nesterov=True, weight_decay=5e-4),
-    paramwise_cfg=dict(lr_mult=dict(cls_branch=3.0)),
-    clip_grad=dict(max_norm=10.0))
+    paramwise_cfg=dict(lr_mult=dict(cls_branch=3.0)))
 custom_hooks = [
     dict(type='DatasetMetaToHeadHook'),  # OKS sigmas and the RLE joint weights from the dataset metainfo
     dict(type='YOLOLrMomentumHook', warmup_epochs=3.0, warmup_bias_lr=0.0, warmup_momentum=0.8, lrf=0.01),
     dict(type='CloseMosaicHook', close_mosaic={{_base_.close_mosaic_epochs}},
          new_train_pipeline={{_base_.train_pipeline_no_mosaic}}),
-    dict(type='EMAHook', ema_type='YOLORampEMA', decay=0.9999, tau=2000.0, update_buffers=True, priority=49),
+    dict(type='YOLOEMAHook', ema_type='YOLORampEMA', decay=0.9999, tau=2000.0, update_buffers=True, priority=49),
 ]

@@ -9,8 +9,6 @@ model = dict(
               keypoint_dim=3, featmap_strides=(8, 16, 32)),
     test_cfg=dict(score_thr=0.001, nms_thr=0.7, max_per_img=300, end2end=False))
 optim_wrapper = dict(
-    type='OptimWrapper',
     constructor='YOLO26OptimWrapperConstructor',
     optimizer=dict(_delete_=True, type='MuSGD', lr=0.01, momentum=0.9, nesterov=True, weight_decay=5e-4),
-    paramwise_cfg=dict(lr_mult=dict(cls_branch=3.0)),
-    clip_grad=dict(max_norm=10.0))
+    paramwise_cfg=dict(lr_mult=dict(cls_branch=3.0)))

@@ -14,6 +14,7 @@ from ...utils.warn import warn_once
 from ..layers import RLEFlow
 from ..utils.decode import DecodedPose, decode_predictions
 from ..utils.nms import filter_and_nms
+from ..utils.precision import autocast_off, float32_fields
 from ..utils.topk_select import topk_select
 from .yolo26_pose_head_module import BRANCHES, DualRawOutputs, YOLO26PoseHeadModule
 from .yolo26_pose_loss import Pose26LossConfig, end_to_end_loss, pose26_branch_loss
@@ -151,7 +152,8 @@ class YOLO26PoseHead(YOLOHeadBase):
         branch = self.inference_branch(bool(cfg['end2end']))
         raw = getattr(self.head_module(feats, branches=(branch,)), branch)
         self._check_strides(raw.featmap_sizes, batch_data_samples)
-        decoded = self.decode(raw)
+        with autocast_off(raw.box_logits.device):  # decode in fp32 whatever dtype the network ran in
+            decoded = self.decode(float32_fields(raw))
         results = []
         kept = select_predictions(decoded, branch == 'one2one', score_thr, float(cfg['nms_thr']), max_per_img)
         for i, (indices, scores, labels) in enumerate(kept):

@@ -12,6 +12,7 @@ from torch import nn
 from ..losses import complete_iou, graph_zero, keypoint_oks_loss, keypoint_visibility_loss, rle_keypoint_loss
 from ..task_modules import BatchTaskAlignedAssigner
 from ..utils.decode import Priors, box_distances, decode_boxes_grid, decode_keypoints_grid
+from ..utils.precision import autocast_off, float32_fields
 from .yolo_pose_head_module import RawHeadOutputs
 from .yolo_pose_loss import PoseTargets
 
@@ -68,9 +69,17 @@ def pose26_branch_loss(raw: RawHeadOutputs, priors: Priors, targets: PoseTargets
         ``loss_box``, ``loss_cls``, ``loss_l1``, ``loss_pose``, ``loss_kobj``, ``loss_rle``: weighted (and multiplied
         by the batch size when ``gains.scale_by_batch``); every output stays in the graph without people.
     """
-    raw = RawHeadOutputs(*(t.float() if torch.is_tensor(t) else t for t in raw))  # the loss runs in fp32
+    with autocast_off(raw.box_logits.device):  # the loss runs in fp32 whatever dtype the network ran in
+        return _branch_loss_fp32(float32_fields(raw), float32_fields(priors), targets, sigmas.float(),
+                                 joint_weights.float(), assigner, flow, keypoint_dim, image_size.float(), gains)
+
+
+def _branch_loss_fp32(raw: RawHeadOutputs, priors: Priors, targets: PoseTargets, sigmas: torch.Tensor,
+                      joint_weights: torch.Tensor, assigner: BatchTaskAlignedAssigner, flow: Optional[nn.Module],
+                      keypoint_dim: int, image_size: torch.Tensor,
+                      gains: Pose26LossConfig) -> Dict[str, torch.Tensor]:
     b, _, n = raw.box_logits.shape
-    points, strides = priors.points.float(), priors.strides.float()  # (N, 2) grid units, (N, 1)
+    points, strides = priors.points, priors.strides  # (N, 2) grid units, (N, 1)
     cls_logits = raw.cls_logits.transpose(1, 2)  # (B, N, C)
     distances = box_distances(raw.box_logits, 1)  # (B, 4, N)
     pred_boxes = decode_boxes_grid(distances, points).transpose(1, 2)  # (B, N, 4) grid units
@@ -110,12 +119,12 @@ def pose26_branch_loss(raw: RawHeadOutputs, priors: Priors, targets: PoseTargets
         wh = target_boxes[:, 2:] - target_boxes[:, :2]
         area = (wh[:, 0] * wh[:, 1])[:, None]
         kpts = pred_kpts[fg_b, fg_n]
-        loss_pose = keypoint_oks_loss(kpts[..., :2], gt_kpts, labelled, area, sigmas.float()) + zero
+        loss_pose = keypoint_oks_loss(kpts[..., :2], gt_kpts, labelled, area, sigmas) + zero
         if keypoint_dim == 3:
             loss_kobj = keypoint_visibility_loss(kpts[..., 2], labelled)
         if rle_on:
             sigma_logits = sigma_raw.view(b, -1, 2, n).permute(0, 3, 1, 2)[fg_b, fg_n]  # (P, K, 2)
-            loss_rle = rle_keypoint_loss(kpts[..., :2], sigma_logits, gt_kpts, labelled, joint_weights.float(),
+            loss_rle = rle_keypoint_loss(kpts[..., :2], sigma_logits, gt_kpts, labelled, joint_weights,
                                          flow).clamp(min=0) + zero
 
     scale = float(b) if gains.scale_by_batch else 1.0

@@ -33,9 +33,6 @@ def topk_select(scores: torch.Tensor, k: int) -> TopKResult:
         raise ValueError(f'topk_select: k (max_per_img) must be >= 1, got {k}')
     b, n, c = scores.shape
     k = min(int(k), n)
-    if c == 1:  # one class: the best priors are the best pairs (no second selection in an exported graph)
-        top, candidates = scores[..., 0].topk(k, dim=1)
-        return TopKResult(candidates, top, torch.zeros_like(candidates))
     candidates = scores.max(-1).values.topk(k, dim=1).indices  # (B, k) priors
     pairs = scores.gather(1, candidates.unsqueeze(-1).expand(-1, -1, c)).flatten(1)  # (B, k * C)
     top, flat = pairs.topk(k, dim=1)
