@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from ultralytics_reference import build_ultralytics_pose, randomize_batchnorm, save_ultralytics_checkpoint
+from ultralytics_reference import (build_ultralytics_pose, content_dependent_init, randomize_batchnorm,
+                                   save_ultralytics_checkpoint)
 from yolopose_mm.analysis import PoseNetworkForFlops, count_flops, count_parameters
 from yolopose_mm.converters import DetectedArch, build_pose_network, convert_ultralytics_checkpoint
 from yolopose_mm.models.utils import topk_select
@@ -124,11 +125,19 @@ def test_fused_inference_checkpoints_convert(end2end, tmp_path, ultralytics):
     with torch.no_grad():
         y, preds = ref(x)
         raw = getattr(ours.head(ours.neck(ours.backbone(x))), branch)
-    _close(raw.kpt_raw, preds[branch]['kpts'])
+    _close(raw.kpt_raw, (preds[branch] if branch in preds else preds)['kpts'])
     dec = ours.head.decode(raw)
     if end2end:
+        # BatchNorm folded on one side only: near-equal scores may swap places in the top 300, so match each of our
+        # rows to the nearest Ultralytics row (boxes, scores, keypoints)
         sel = topk_select(dec.scores, 300)
-        _close(dec.keypoints[0, sel.indices[0]], y[0, :, 6:].view(-1, 17, 3)[..., :2])
+        i = sel.indices[0]
+        ours_rows = torch.cat((dec.bboxes[0, i], sel.scores[0, :, None], dec.keypoints[0, i].flatten(1)), 1)
+        ref_rows = torch.cat((y[0, :, :5], y[0, :, 6:].view(-1, 17, 3)[..., :2].flatten(1)), 1)
+        clear = sel.scores[0] > y[0, -1, 4] + 1e-6  # rows not tied with the 300th (the cut-off may differ there)
+        assert int(clear.sum()) >= 30
+        nearest = (ours_rows[clear, None] - ref_rows[None]).abs().amax(-1).min(1).values
+        assert nearest.max() < 1e-2, nearest.max()
     else:
         _close(dec.keypoints, y[:, 5:].view(1, 17, 3, -1).permute(0, 3, 1, 2)[..., :2])
 
@@ -148,19 +157,27 @@ def test_k5_dim2_two_classes_match(tmp_path, ultralytics):
 
 @pytest.fixture(scope='module')
 def converted_pair(tmp_path_factory, ultralytics):
+    """A random-weight yolo26n-pose.pt (He-init convolutions: scores that depend on the image) and its
+    conversion."""
     from yolopose_mm.converters import save_converted
     tmp = tmp_path_factory.mktemp('y26')
-    ref = randomize_batchnorm(build_ultralytics_pose('26', 'n'), seed=7)
+    ref = randomize_batchnorm(content_dependent_init(build_ultralytics_pose('26', 'n'), seed=0), seed=7)
     pt = save_ultralytics_checkpoint(ref, tmp / 'yolo26n-pose.pt')
     dst = tmp / 'yolo26n-pose.pth'
     save_converted(str(pt), str(dst))
     return pt, dst
 
 
+def _rows(boxes, scores, kpts):
+    return torch.cat((torch.as_tensor(boxes), torch.as_tensor(scores)[:, None] * 100,
+                      torch.as_tensor(kpts).flatten(1)), 1).double()
+
+
 @pytest.mark.parametrize('end2end', [False, True])
 def test_converted_checkpoint_predicts_what_ultralytics_predicts(converted_pair, end2end, data_dir):
     """`YOLO(pt).predict` (nms=None: one-to-many + NMS, 8.4.190's default; nms=False: one-to-one top-k) and
-    `inference` on the converted checkpoint give the same people on real images."""
+    `inference` on the converted checkpoint give the same people on real images (matched row by row: equal
+    scores from identical image patches may come in either order)."""
     from ultralytics import YOLO
 
     from yolopose_mm.apis import inference, init_model
@@ -168,19 +185,24 @@ def test_converted_checkpoint_predicts_what_ultralytics_predicts(converted_pair,
     ref = YOLO(str(pt))
     ours = init_model(str(dst))
     assert type(ours.head).__name__ == 'YOLO26PoseHead' and ours.test_cfg['end2end'] is False
+    extra = {'nms': False} if end2end else {}
     images = [data_dir / 'images' / 'bus.jpg', *sorted((data_dir / 'coco8-pose' / 'images' / 'val').glob('*.jpg'))]
-    conf, total = 0.002, 0  # random weights: low scores
-    for path in images[:3]:
-        r = ref.predict(str(path), conf=conf, iou=0.7, verbose=False, **({'nms': False} if end2end else {}))[0]
+    total = 0
+    for path in images:
+        everything = ref.predict(str(path), conf=0.001, iou=0.7, verbose=False, **extra)[0].boxes.conf
+        levels = everything.unique().flip(0)  # distinct scores, highest first
+        if len(levels) < 2:
+            continue
+        conf = float((levels[min(20, len(levels) - 1)] + levels[min(21, len(levels) - 1)]) / 2)
+        r = ref.predict(str(path), conf=conf, iou=0.7, verbose=False, **extra)[0]
         o = inference(ours, str(path), score_thr=conf, end2end=end2end).pred_instances
-        assert len(o.bboxes) == len(r.boxes), f'{path.name}: {len(o.bboxes)} vs Ultralytics {len(r.boxes)}'
+        assert len(o.bboxes) == len(r.boxes) > 0, f'{path.name}: {len(o.bboxes)} vs Ultralytics {len(r.boxes)}'
         total += len(o.bboxes)
-        if len(o.bboxes):
-            np.testing.assert_allclose(o.bboxes, r.boxes.xyxy.numpy(), atol=1e-2, err_msg=path.name)
-            np.testing.assert_allclose(o.bbox_scores, r.boxes.conf.numpy(), atol=1e-5, err_msg=path.name)
-            np.testing.assert_allclose(o.keypoints, r.keypoints.xy.numpy(), atol=1e-2, err_msg=path.name)
-            np.testing.assert_allclose(o.keypoint_scores, r.keypoints.conf.numpy(), atol=1e-5, err_msg=path.name)
-    assert total >= 3  # not vacuous
+        a = _rows(o.bboxes, o.bbox_scores, np.concatenate((o.keypoints, o.keypoint_scores[..., None]), -1))
+        b = _rows(r.boxes.xyxy, r.boxes.conf, torch.cat((r.keypoints.xy, r.keypoints.conf[..., None]), -1))
+        nearest = (a[:, None] - b[None]).abs().amax(-1).min(1).values
+        assert nearest.max() < 1e-2, f'{path.name}: a person differs by {nearest.max():.3g} (px / 100 x score)'
+    assert total >= 20
 
 
 def test_training_checkpoint_keeps_every_branch(tmp_path, ultralytics):

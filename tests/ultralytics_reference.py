@@ -33,13 +33,27 @@ def randomize_batchnorm(model: nn.Module, seed: int = 0) -> nn.Module:
     return model
 
 
+def content_dependent_init(model: nn.Module, seed: int = 0) -> nn.Module:
+    """He-normal convolution weights: with PyTorch's default init the activations of a deep random YOLO shrink until
+    the scores hardly depend on the image and tie in hundreds of cells; with this init a random-weight model ranks
+    its predictions by image content, so prediction parity tests compare distinct people."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.Conv2d):
+                fan_in = m.weight[0].numel()
+                m.weight.copy_(torch.randn(m.weight.shape, generator=g) * (2.0 / fan_in) ** 0.5)
+    return model
+
+
 def save_ultralytics_checkpoint(model: nn.Module, path: Path, half: bool = False) -> Path:
     """Save like Ultralytics does: the pickled model object under ``model``."""
     import copy
     m = copy.deepcopy(model)
     if half:
         m = m.half()
-    torch.save({'model': m, 'ema': None, 'epoch': -1, 'version': 'test'}, path)
+    # train_args: Ultralytics' YOLO(path) reads the task from there (else it guesses 'detect' for a Pose26 head)
+    torch.save({'model': m, 'ema': None, 'epoch': -1, 'version': 'test', 'train_args': {'task': 'pose'}}, path)
     return path
 
 

@@ -114,6 +114,8 @@ def _record_class(module: str, name: str) -> type:
 def _inert_getattr(obj: Any, name: str) -> InertAttribute:
     if isinstance(obj, type) and issubclass(obj, InertRecord):
         return InertAttribute(f'{obj.record_module}.{obj.record_name}', str(name))
+    if isinstance(obj, InertRecord):  # a bound method kept on a layer, e.g. `forward = forward_fuse` after fusing
+        return InertAttribute(f'{obj.record_module}.{obj.record_name}', str(name))
     raise UnsafeCheckpointError(f'refusing to load: the checkpoint calls getattr on {obj!r}; only attributes of '
                                 'inert records are allowed. Nothing from the file was run.',
                                 refused=f'getattr({obj!r}, {name!r})')

@@ -21,11 +21,14 @@ import torch
 from torch import nn
 
 from ..models.arch_tables import FAMILIES, get_family, scaled_channels
+from .fused_conv import unfold_fused_convs
+from .pose26_head import POSE26_RENAMES, detect_pose26_head, pose26_config
 from .safe_pickle import InertRecord, iter_module_records, record_tensors, safe_load_checkpoint
 
-# Ultralytics class of each family's head layer.
-_HEAD_LAYER: Mapping[str, str] = MappingProxyType({})
+# Ultralytics class of each family's head layer, and where it goes (YOLO26: the head itself, for its flow).
+_HEAD_LAYER: Mapping[str, str] = MappingProxyType({'26': 'Pose26'})
 _DEFAULT_HEAD_LAYER = 'Pose'
+_HEAD_DEST: Mapping[str, str] = MappingProxyType({'26': 'head'})
 
 
 def ultralytics_layers(version: str) -> Tuple[Tuple[str, Optional[str]], ...]:
@@ -42,7 +45,7 @@ def ultralytics_layers(version: str) -> Tuple[Tuple[str, Optional[str]], ...]:
         rows += [('Upsample', None), ('Concat', None), (b.kind, f'neck.top_down_blocks.{j}')]
     for j, b in enumerate(family.bottom_up):
         rows += [('Conv', f'neck.downsample_convs.{j}'), ('Concat', None), (b.kind, f'neck.bottom_up_blocks.{j}')]
-    rows.append((_HEAD_LAYER.get(version, _DEFAULT_HEAD_LAYER), 'head.head_module'))
+    rows.append((_HEAD_LAYER.get(version, _DEFAULT_HEAD_LAYER), _HEAD_DEST.get(version, 'head.head_module')))
     return tuple(rows)
 
 
@@ -56,6 +59,7 @@ _CONFIGS: Mapping[str, str] = MappingProxyType({
     'v8-p6': 'configs/yolov8_pose/yolov8-pose-p6-{}_8xb16-500e_coco-1280x1280.py',
     '11': 'configs/yolo11_pose/yolo11-pose-{}_8xb16-600e_coco-640x640.py',
     '12': 'configs/yolo12_pose/yolo12-pose-{}_8xb16-600e_coco-640x640.py',
+    '26': 'configs/yolo26_pose/yolo26-pose-{}_8xb16-600e_coco-640x640.py',
 })
 
 # Child renames by owning Ultralytics class (None: drop the child; it holds only fixed, derived weights).
@@ -72,6 +76,7 @@ CHILD_RENAMES: Mapping[str, Mapping[str, Optional[str]]] = MappingProxyType({
     'ABlock': {'mlp': 'ffn'},
     'AAttn': {'pe': 'pos_enc'},
     'Pose': {'cv2': 'box_branch', 'cv3': 'cls_branch', 'cv4': 'kpt_branch', 'dfl': None},
+    'Pose26': POSE26_RENAMES,
 })
 _PARAM_FREE = ('Upsample', 'Concat')
 
@@ -100,13 +105,19 @@ def _names_the_file(convert):
 
 @dataclass(frozen=True)
 class DetectedArch:
-    """Architecture read from an Ultralytics checkpoint."""
+    """Architecture read from an Ultralytics checkpoint.
+
+    ``branches`` / ``with_rle`` (YOLO26 only): the head's branch sets and whether it has the training-only RLE
+    parts; ``()`` means the family's full head.
+    """
 
     version: str
     scale: str
     num_classes: int
     num_keypoints: int
     keypoint_dim: int
+    branches: Tuple[str, ...] = ()
+    with_rle: bool = True
 
     @property
     def config_name(self) -> str:
@@ -116,13 +127,18 @@ class DetectedArch:
 
 def build_pose_network(arch: DetectedArch) -> nn.Module:
     """Backbone, neck and head of ``arch`` in an ``nn.Module`` whose state-dict keys match the estimator's."""
-    from ..models import YOLOBackbone, YOLOPAFPN, YOLOPoseHead
+    from ..models import YOLO26PoseHead, YOLOBackbone, YOLOPAFPN, YOLOPoseHead
 
     net = nn.Module()
     net.backbone = YOLOBackbone(arch.version, arch.scale)
     net.neck = YOLOPAFPN(arch.version, arch.scale)
-    net.head = YOLOPoseHead(arch.version, arch.scale, num_classes=arch.num_classes,
-                            num_keypoints=arch.num_keypoints, keypoint_dim=arch.keypoint_dim)
+    if arch.version == '26':
+        net.head = YOLO26PoseHead(arch.version, arch.scale, num_classes=arch.num_classes,
+                                  num_keypoints=arch.num_keypoints, keypoint_dim=arch.keypoint_dim,
+                                  branches=arch.branches or ('one2many', 'one2one'), with_rle=arch.with_rle)
+    else:
+        net.head = YOLOPoseHead(arch.version, arch.scale, num_classes=arch.num_classes,
+                                num_keypoints=arch.num_keypoints, keypoint_dim=arch.keypoint_dim)
     return net
 
 
@@ -257,10 +273,16 @@ def convert_ultralytics_checkpoint(src: str) -> Tuple[Dict[str, Any], DetectedAr
         for key in tensors:
             layer_of[key] = f'layer model.{index} ({layer.record_name})'
         state.update(tensors)
-    nc, k, dim, reg_max = _detect_head(layers[-1])
-    if reg_max != 16:
-        raise ConversionError(f'layer Pose has reg_max={reg_max}; only reg_max=16 models are supported')
-    state['head.head_module.dfl_bins'] = _dfl_bins(layers[-1], reg_max)
+    head_extra: Dict[str, Any] = {}
+    if version == '26':
+        found = detect_pose26_head(state, layers[-1].get('kpt_shape'), ConversionError)
+        nc, k, dim = found.num_classes, found.num_keypoints, found.keypoint_dim
+        head_extra = dict(branches=found.branches, with_rle=found.with_rle)
+    else:
+        nc, k, dim, reg_max = _detect_head(layers[-1])
+        if reg_max != 16:
+            raise ConversionError(f'layer Pose has reg_max={reg_max}; only reg_max=16 models are supported')
+        state['head.head_module.dfl_bins'] = _dfl_bins(layers[-1], reg_max)
     stem = state.get('backbone.stem.conv.weight')
     if stem is None:
         raise ConversionError('layer model.0 (stem) has no conv weight')
@@ -271,11 +293,13 @@ def convert_ultralytics_checkpoint(src: str) -> Tuple[Dict[str, Any], DetectedAr
                               f'{version} scale')
     errors = []
     for scale in candidates:
-        arch = DetectedArch(version, scale, nc, k, dim)
+        arch = DetectedArch(version, scale, nc, k, dim, **head_extra)
         expected = build_pose_network(arch).state_dict()
-        problem = _match(state, expected, layer_of)
+        candidate = OrderedDict(state)
+        unfold_fused_convs(candidate, expected)  # an inference checkpoint with BatchNorm folded into its convs
+        problem = _match(candidate, expected, layer_of)
         if not problem:
-            state = OrderedDict((key, state[key].float().clone()) for key in expected)
+            state = OrderedDict((key, candidate[key].float().clone()) for key in expected)
             return {'state_dict': state, 'meta': _meta(src, ckpt, model, arch)}, arch
         errors.append(f'{version}-{scale}: {problem}')
     raise ConversionError('the weights match no known architecture: ' + '; '.join(errors))
@@ -325,6 +349,8 @@ def _config_text(arch: DetectedArch) -> str:
     head = cfg.model.head
     head.num_classes, head.num_keypoints, head.keypoint_dim = (arch.num_classes, arch.num_keypoints,
                                                                arch.keypoint_dim)
+    if arch.version == '26':
+        pose26_config(cfg, arch.branches, arch.with_rle)
     return cfg.pretty_text
 
 

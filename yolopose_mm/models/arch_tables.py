@@ -201,7 +201,22 @@ _V12 = Family(
     scale_rules=(_C3K_FROM_M, _rule('lx', 'A2C2f', residual=True, mlp_ratio=1.2)),
 )
 
-FAMILIES: Mapping[str, Family] = MappingProxyType({'v8': _V8, '11': _V11, 'v8-p6': _V8_P6, '12': _V12})
+# YOLO26: YOLO11's stages with a residual SPPF whose first conv is linear; C3k inner blocks in every neck block at
+# every scale, and a single C3k2 with attention (bottleneck + PSA) as the last one.
+_V26 = Family(
+    scales=_V11_SCALES,
+    stem_channels=64,
+    stages=_V11.stages[:3] + (Stage(1024, (block('C3k2', 1024, 2, c3k=True),
+                                           _SPPF.with_options(shortcut=True, reduce_act=False),
+                                           block('C2PSA', 1024, 2))),),
+    top_down=(block('C3k2', 512, 2, c3k=True), block('C3k2', 256, 2, c3k=True)),
+    bottom_up=(block('C3k2', 512, 2, c3k=True), block('C3k2', 1024, 1, c3k=True, attention=True)),
+    cls_branch='depthwise',
+    scale_rules=(_C3K_FROM_M,),
+)
+
+FAMILIES: Mapping[str, Family] = MappingProxyType({'v8': _V8, '11': _V11, 'v8-p6': _V8_P6, '12': _V12,
+                                                   '26': _V26})
 VERSIONS = tuple(FAMILIES)
 # Ultralytics model names (without the scale letter and '-pose'), e.g. 'yolov8' + 'n' + '-pose-p6'.
 _ALIASES = MappingProxyType({'8': 'v8', 'v8': 'v8', 'v8p6': 'v8-p6', '8p6': 'v8-p6', '8-p6': 'v8-p6'})
