@@ -24,6 +24,9 @@ class PoseNetworkForFlops(nn.Module):
         if getattr(m, 'neck', None) is not None:
             feats = m.neck(feats)
         out = m.head(feats)
+        if hasattr(m.head, 'inference_branch'):  # both branch sets ran (YOLO26): decode the one predict uses
+            test_cfg = getattr(m, 'test_cfg', None) or {}
+            out = getattr(out, m.head.inference_branch(bool(test_cfg.get('end2end', False))))
         if hasattr(m.head, 'decode'):
             return tuple(m.head.decode(out))
         return tuple(out) if isinstance(out, (tuple, list)) else (out,)
