@@ -321,6 +321,17 @@ def coco_dataset_meta() -> Dict[str, Any]:
     return parse_pose_metainfo(dict(from_file=mmpose_dataset_config('coco.py')))
 
 
+def _arch_meta(arch: DetectedArch) -> Dict[str, Any]:
+    """``arch`` as plain data; the head's branch sets / RLE parts only for YOLO26 (the one family that has them),
+    as lists (a checkpoint's meta stays loadable with weights_only)."""
+    meta = asdict(arch)
+    if arch.version == '26':
+        meta['branches'] = list(arch.branches or ('one2many', 'one2one'))
+    else:
+        del meta['branches'], meta['with_rle']
+    return meta
+
+
 def _meta(src: str, ckpt: Dict[str, Any], model: InertRecord, arch: DetectedArch) -> Dict[str, Any]:
     names = model.get('names')
     meta: Dict[str, Any] = {
@@ -330,7 +341,7 @@ def _meta(src: str, ckpt: Dict[str, Any], model: InertRecord, arch: DetectedArch
             'ultralytics_version': str(ckpt.get('version', '')),
             'date': str(ckpt.get('date', '')),
         },
-        'arch': asdict(arch),
+        'arch': _arch_meta(arch),
         'config': arch.config_name,
         'cfg': _config_text(arch),
         'class_names': {int(i): str(n) for i, n in names.items()} if isinstance(names, dict) else None,
