@@ -2,10 +2,12 @@
 # Copyright (c) yolopose_mm contributors. Licensed under the Apache License 2.0.
 """Training data pipeline throughput per CPU core, ours vs Ultralytics' own (a benchmark, not a test).
 
-    python tools/analysis/benchmark_data.py [--imgsz 640] [--batch 8] [--workers 0 2] [--copies 1] [--rounds 3]
+    python tools/analysis/benchmark_data.py [--imgsz 640] [--batch 8] [--workers 0 2] [--copies 4] [--rounds 3]
 
-Both pipelines read the same images (the 8 coco8-pose images; ``--copies N`` makes N distinct copies of each file,
-so no cache holds the dataset and each image costs a decode once per epoch, as on a large dataset) and apply the
+Both pipelines read the same images (``--copies N`` distinct copies of each of the 8 coco8-pose images; the default
+4 gives 32 images, 4 batches: Ultralytics runs a loader of a single batch in-process, whatever ``workers`` says; a
+large N, e.g. 40, holds more images than our 128 MiB cache and Ultralytics' buffer of 8 x batch images, so an image
+costs a decode once per epoch, as on a large dataset) and apply the
 YOLO training augmentation at ``--imgsz``: mosaic, random affine (translate 0.1, scale 0.5), HSV, flip, then pack
 the batch. Ours: ``configs/yolopose_n_coco8.py``'s training dataloader (``YOLOPoseDataset``, ``YOLOBatchSampler``).
 Ultralytics': ``build_yolo_dataset`` + ``build_dataloader`` (its ``InfiniteDataLoader``). Each measurement runs one
@@ -171,7 +173,7 @@ def main(argv=None) -> int:
     parser.add_argument('--imgsz', type=int, default=640)
     parser.add_argument('--batch', type=int, default=8)
     parser.add_argument('--workers', type=int, nargs='+', default=[0, 2])
-    parser.add_argument('--copies', type=int, default=1, help='distinct copies of each of the 8 images')
+    parser.add_argument('--copies', type=int, default=4, help='distinct copies of each of the 8 images')
     parser.add_argument('--samples', type=int, default=160, help='samples per measurement')
     parser.add_argument('--warmup', type=int, default=3, help='batches before each measurement')
     parser.add_argument('--rounds', type=int, default=3)
@@ -191,6 +193,10 @@ def main(argv=None) -> int:
     for workers in args.workers:
         sides = [build_ours(yaml, args.imgsz, args.batch, workers),
                  build_ultralytics(yaml, args.imgsz, args.batch, workers)]
+        for side in sides:
+            if side.loader.num_workers != workers:  # Ultralytics runs a loader of one batch in-process
+                print(f'NOTE: {side.name} uses {side.loader.num_workers} workers, not {workers} '
+                      f'({n_images} images at batch {args.batch}); use --copies to give it more batches')
         runs = {s.name: [] for s in sides}
         for r in range(args.rounds):
             for side in (sides if r % 2 == 0 else sides[::-1]):
