@@ -63,10 +63,10 @@ def test_auto_threshold_and_classes(ultralytics):
     assert (fallback.name, fallback.lr, fallback.momentum) == ('SGD', 0.01, 0.9) and 'MuSGD' in fallback.note
 
 
-def _cfg(**opt) -> Config:
+def _cfg(wrapper: str = 'YOLOOptimWrapper', **opt) -> Config:
     return Config(dict(
         model=dict(head=dict(num_classes=2)), train_dataloader=dict(batch_size=8), train_cfg=dict(max_epochs=3),
-        optim_wrapper=dict(type='OptimWrapper', optimizer=dict(type='auto', **opt)),
+        optim_wrapper=dict(type=wrapper, optimizer=dict(type='auto', **opt)),
         custom_hooks=[dict(type='YOLOLrMomentumHook', warmup_bias_lr=0.1), dict(type='EMAHook')]))
 
 
@@ -95,3 +95,18 @@ def test_cosine_lr_factor_equals_ultralytics_one_cycle(ultralytics):
     assert ours.lr_factor(15, 30) == pytest.approx(0.505) and linear.lr_factor(15, 30) == pytest.approx(0.505)
     assert ours.lr_factor(5, 30) > linear.lr_factor(5, 30)  # cosine stays higher early, lower late
     assert ours.lr_factor(25, 30) < linear.lr_factor(25, 30)
+
+
+@pytest.mark.parametrize('wrapper,nominal', [('YOLOOptimWrapper', 64), ('YOLOOptimWrapper', None),
+                                             ('OptimWrapper', None)])
+def test_auto_counts_the_optimizer_steps_of_the_nominal_batch_plan(wrapper, nominal):
+    """The rule counts the steps the run's wrapper takes: plan_nominal_batch (no warmup ramp) steps exactly
+    ceil(images / max(batch, nbs)) x epochs times; with no nominal batch, once per iteration."""
+    from yolopose_mm.engine import plan_nominal_batch
+    images, per_gpu, world, epochs = 6400, 8, 2, 3
+    cfg = _cfg(wrapper)
+    cfg.optim_wrapper.nominal_batch = nominal
+    choice = resolve_auto_optimizer(cfg, num_images=images, world_size=world)
+    iters = images // (per_gpu * world)
+    plan = plan_nominal_batch(world, per_gpu, iters, epochs, 0, nominal if wrapper == 'YOLOOptimWrapper' else None)
+    assert choice.iterations == len(plan.step_iterations()) == (300 if nominal else 1200)

@@ -12,6 +12,10 @@ and in both cases starts the bias warmup at lr 0 (``warmup_bias_lr = 0``) and ig
 8.3 picked plain SGD (lr 0.01, momentum 0.9) for long runs; :func:`choose_auto_optimizer` falls back to that, with a
 warning, when no ``MuSGD`` optimizer is registered.
 
+``nbs`` is the run's own nominal batch, the one the optimizer wrapper accumulates to
+(:mod:`~yolopose_mm.engine.nominal_batch`): ``YOLOOptimWrapper(nominal_batch=64)`` gives Ultralytics' count; a wrapper
+that steps every iteration (``nominal_batch=None``, or mmengine's ``OptimWrapper``) counts its iterations.
+
 :func:`choose_auto_optimizer` is the rule as a pure function; :func:`resolve_auto_optimizer` rewrites a config whose
 ``optim_wrapper.optimizer.type`` is ``'auto'`` into the chosen optimizer before the Runner is built.
 """
@@ -102,6 +106,20 @@ def choose_auto_optimizer(num_images: int, total_batch: int, epochs: int, num_cl
                                     'momentum=0.9), the Ultralytics 8.3 choice, instead')
 
 
+def configured_nominal_batch(optim_wrapper: Any) -> Optional[int]:
+    """The ``nominal_batch`` the run's optimizer wrapper will use, as the lr hook's nominal-batch plan reads it.
+
+    ``YOLOOptimWrapper`` / ``YOLOAmpOptimWrapper`` take ``nominal_batch`` (64 when the config does not say; None steps
+    every iteration); any other wrapper steps every iteration (None). With None the optimizer steps once per
+    iteration, which is Ultralytics' count with ``nbs`` equal to the total batch: the rule then counts those steps.
+    """
+    wrapper = optim_wrapper or {}
+    if str(wrapper.get('type', 'OptimWrapper')) not in ('YOLOOptimWrapper', 'YOLOAmpOptimWrapper'):
+        return None
+    value = wrapper.get('nominal_batch', NOMINAL_BATCH)
+    return None if value is None else int(value)
+
+
 def musgd_registered() -> bool:
     """Whether an optimizer named ``MuSGD`` is in mmengine's (or mmpose's) optimizer registry."""
     from mmpose.registry import OPTIMIZERS
@@ -139,9 +157,9 @@ def resolve_auto_optimizer(cfg: Any, num_images: int, world_size: int = 1,
     if num_classes is None:
         num_classes = ((cfg.get('model') or {}).get('head') or {}).get('num_classes')
     batch = int(cfg.train_dataloader.batch_size) * int(world_size)
-    nominal = cfg.optim_wrapper.get('nominal_batch', NOMINAL_BATCH) or NOMINAL_BATCH
+    nominal = configured_nominal_batch(cfg.optim_wrapper)
     choice = choose_auto_optimizer(num_images, batch, int(cfg.train_cfg.max_epochs), num_classes,
-                                   musgd_registered(), int(nominal))
+                                   musgd_registered(), batch if nominal is None else nominal)
     cfg.optim_wrapper.optimizer = choice.optimizer_cfg(float(opt.get('weight_decay', 5e-4)))
     hooks = copy.deepcopy(list(cfg.get('custom_hooks') or []))
     for hook in hooks:
@@ -152,4 +170,4 @@ def resolve_auto_optimizer(cfg: Any, num_images: int, world_size: int = 1,
 
 
 __all__ = ['AUTO_MAX_ITERATIONS', 'AutoOptimizerChoice', 'nominal_iterations', 'choose_auto_optimizer',
-           'musgd_registered', 'is_auto', 'resolve_auto_optimizer']
+           'configured_nominal_batch', 'musgd_registered', 'is_auto', 'resolve_auto_optimizer']
