@@ -130,9 +130,9 @@ def describe_changes(old: Size, new: Size, changes: List[str]) -> str:
                                                   'custom_hooks'))]
     notes = [c for c in changes if c.startswith('input size')]
     kinds = sorted({c.split(' (')[-1].rstrip(')') for c in places})
+    verb = 'changed' if tuple(old) != tuple(new) else 'checked (the config already uses it)'
     text = (f'input size {old[0]}x{old[1]} -> {new[0]}x{new[1]}: {len(places)} transform arguments of the '
-            f'dataloaders and hooks changed '
-            f"({', '.join(kinds)})")
+            f"dataloaders and hooks {verb} ({', '.join(kinds)})")
     return '; '.join(notes + [text])
 
 
