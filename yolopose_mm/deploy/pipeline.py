@@ -40,14 +40,22 @@ def static_input_hw(deploy_cfg: Config) -> Optional[Tuple[int, int]]:
     return int(shape[1]), int(shape[0])
 
 
-def _with_letterbox_size(model_cfg: Config, hw: Optional[Tuple[int, int]]) -> Config:
-    """A copy of ``model_cfg`` whose test pipeline letterboxes to ``hw`` (the export's input size)."""
+def _export_model_cfg(model_cfg: Config, hw: Optional[Tuple[int, int]]) -> Config:
+    """A copy of ``model_cfg`` for mmdeploy's export: the test pipeline letterboxes to ``hw`` (a static export's
+    input size), and a dataset ``metainfo`` given by name (``'coco'``, as ``YOLOPoseDataset`` takes it) becomes the
+    ``dict(from_file=...)`` that mmdeploy's input builder (mmpose's ``_load_metainfo``) needs."""
+    from ..datasets.yolo_metainfo import mmpose_dataset_config
     cfg = copy.deepcopy(model_cfg)
     if hw is not None:
         for step in cfg.test_dataloader.dataset.pipeline:
             if step.get('type') == 'LetterBox':
                 step['input_size'] = (hw[1], hw[0])
                 step['auto'] = False
+                step['rect'] = False
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        dataset = (cfg.get(key) or {}).get('dataset') or {}
+        if isinstance(dataset.get('metainfo'), str):
+            dataset['metainfo'] = dict(from_file=mmpose_dataset_config(dataset['metainfo'] + '.py'))
     return cfg
 
 
@@ -70,13 +78,30 @@ def export_ir(deploy_cfg: Config, model_cfg: Config, checkpoint: str, img: Image
         # TorchScript, so trace with the TorchScript backend's rewrites (ours are backend-independent).
         export_cfg = copy.deepcopy(deploy_cfg)
         export_cfg.backend_config = dict(type=Backend.TORCHSCRIPT.value)
-    export(img, work_dir, save_file, export_cfg, _with_letterbox_size(model_cfg, static_input_hw(deploy_cfg)),
+    export(img, work_dir, save_file, export_cfg, _export_model_cfg(model_cfg, static_input_hw(deploy_cfg)),
            checkpoint, device)
-    return os.path.join(work_dir, save_file)
+    path = os.path.join(work_dir, save_file)
+    if not torchscript:  # the layout, NMS and keypoint counts travel with the file
+        from .export_metadata import export_metadata, write_onnx_metadata
+        write_onnx_metadata(path, export_metadata(deploy_cfg, model_cfg))
+    return path
 
 
-def convert_backend(deploy_cfg: Config, ir_file: str, work_dir: str, device: str = 'cpu') -> List[str]:
-    """Convert the export (ONNX, or TorchScript for ncnn) to the deploy config's backend; returns its files."""
+def convert_backend(deploy_cfg: Config, ir_file: str, work_dir: str, device: str = 'cpu',
+                    model_cfg: Optional[Config] = None) -> List[str]:
+    """Convert the export (ONNX, or TorchScript for ncnn) to the deploy config's backend; returns its files.
+
+    A deploy config with ``quantization_config`` is quantized to INT8 afterwards (:mod:`.quantize`), calibrated on
+    images of ``model_cfg``'s dataset, which it then needs.
+    """
+    from .quantize import get_quantization_config, quantize_backend
+    files = _convert(deploy_cfg, ir_file, work_dir, device)
+    if get_quantization_config(deploy_cfg):
+        files = quantize_backend(deploy_cfg, model_cfg, files, work_dir)
+    return files
+
+
+def _convert(deploy_cfg: Config, ir_file: str, work_dir: str, device: str) -> List[str]:
     from mmdeploy.utils import Backend, get_backend
     backend = get_backend(deploy_cfg)
     if backend == Backend.ONNXRUNTIME:

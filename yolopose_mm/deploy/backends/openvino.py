@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -27,8 +27,11 @@ def onnx_to_openvino(onnx_file: str, work_dir: str) -> List[str]:
         raise FileNotFoundError(f'ONNX file not found: {onnx_file}')
     os.makedirs(work_dir, exist_ok=True)
     xml = str(Path(work_dir) / (Path(onnx_file).stem + '.xml'))
+    from ..export_metadata import read_onnx_metadata, set_openvino_metadata
+    model = ov.convert_model(onnx_file)
+    set_openvino_metadata(model, read_onnx_metadata(onnx_file))  # convert_model drops ONNX metadata_props
     # save_model compresses weights to fp16 by default; keep fp32 so that results match eager.
-    ov.save_model(ov.convert_model(onnx_file), xml, compress_to_fp16=False)
+    ov.save_model(model, xml, compress_to_fp16=False)
     return [xml, xml[:-4] + '.bin']
 
 
@@ -46,12 +49,19 @@ class OpenVINOWrapper(BaseWrapper):
         if not xml.endswith('.xml') or not os.path.isfile(xml):
             raise FileNotFoundError(f'OpenVINO backend: expected an existing .xml model file, got {xml!r}')
         super().__init__(list(output_names))
+        from ..export_metadata import get_openvino_metadata
         core = ov.Core()
-        self.compiled = core.compile_model(core.read_model(xml), 'CPU', {'INFERENCE_PRECISION_HINT': 'f32'})
+        model = core.read_model(xml)
+        self.metadata = get_openvino_metadata(model)
+        self.compiled = core.compile_model(model, 'CPU', {'INFERENCE_PRECISION_HINT': 'f32'})
         names = {n for out in self.compiled.outputs for n in out.get_names()}
         missing = [n for n in output_names if n not in names]
         if missing:
             raise ValueError(f'OpenVINO model {xml} has no output(s) {missing}; it has {sorted(names)}')
+
+    def input_dims(self) -> List[Optional[int]]:
+        """Dimensions of the first input, None where dynamic."""
+        return [d.get_length() if d.is_static else None for d in self.compiled.inputs[0].get_partial_shape()]
 
     def forward(self, inputs: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
         """Run the model: ``{input_name: (B, 3, H, W)}`` -> ``{output_name: tensor}``."""
