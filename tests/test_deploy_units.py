@@ -177,3 +177,88 @@ def test_deploy_tool_reports_missing_file(capsys):
     assert main(['nope.py', 'configs/yolopose_n_coco.py', 'x.pth', 'bus.jpg']) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ['error: file not found: nope.py']
+
+
+# --- exported models as first-class: files, shapes, export records, INT8 settings (yolopose_mm.deploy.*) ------
+
+def test_backend_files_finds_companions_and_refuses_others(tmp_path):
+    from yolopose_mm.deploy.model_files import backend_files
+    ov_cfg = Config(dict(backend_config=dict(type='openvino'), onnx_config=dict(type='onnx')))
+    (tmp_path / 'm.xml').write_text('<net/>')
+    with pytest.raises(FileNotFoundError, match=r'its \.bin file is missing'):
+        backend_files(ov_cfg, str(tmp_path / 'm.xml'))
+    (tmp_path / 'm.bin').write_bytes(b'')
+    assert backend_files(ov_cfg, str(tmp_path)) == [str(tmp_path / 'm.xml'), str(tmp_path / 'm.bin')]
+    (tmp_path / 'm.onnx').write_bytes(b'')
+    with pytest.raises(ValueError, match=r'the deploy config is for openvino, whose model file ends with \.xml'):
+        backend_files(ov_cfg, str(tmp_path / 'm.onnx'))
+    with pytest.raises(FileNotFoundError, match='exported model not found'):
+        backend_files(_deploy_cfg(), str(tmp_path / 'nope.onnx'))
+
+
+@pytest.mark.parametrize('letterbox, ok', [(dict(input_size=(640, 640)), True),
+                                           (dict(input_size=(640, 640), rect=True), False),
+                                           (dict(input_size=640, auto=True), False),
+                                           (dict(input_size=(320, 320)), False)])
+def test_check_test_shapes(letterbox, ok):
+    from yolopose_mm.deploy.evaluate import check_test_shapes
+    cfg = Config(dict(test_dataloader=dict(dataset=dict(pipeline=[dict(type='LoadImage'),
+                                                                  dict(type='LetterBox', **letterbox)]))))
+    check_test_shapes(cfg, (1, 3, None, None))  # a dynamic export takes anything
+    if ok:
+        check_test_shapes(cfg, (1, 3, 640, 640))
+    else:
+        with pytest.raises(ValueError, match=r'takes only 1x3x640x640 inputs.*pipeline\.1\.rect=False'):
+            check_test_shapes(cfg, (1, 3, 640, 640))
+
+
+def test_export_metadata_roundtrip(tmp_path):
+    from yolopose_mm.deploy.export_metadata import (export_metadata, graph_nms, read_onnx_metadata,
+                                                    write_onnx_metadata)
+    path = _export_tiny(tmp_path)
+    model_cfg = Config(dict(model=dict(head=dict(num_keypoints=5, keypoint_dim=2, num_classes=2))))
+    meta = export_metadata(_deploy_cfg(post_processing=dict(score_threshold=0.001)), model_cfg)
+    write_onnx_metadata(path, meta)
+    write_onnx_metadata(path, meta)  # replaces, does not repeat
+    back = read_onnx_metadata(path)
+    assert back == meta and back['num_keypoints'] == '5' and back['output_layout'] == 'dets_keypoints'
+    assert graph_nms(back).score_thr == 0.001 and graph_nms(back).max_per_img == 300
+
+
+def test_quantization_config_checks_and_fp32_nodes():
+    from yolopose_mm.deploy.quantize import POSTPROCESS, fp32_nodes, get_quantization_config
+    assert get_quantization_config(Config(dict())) == {}
+    with pytest.raises(ValueError, match='quantization_config.type must be one of'):
+        get_quantization_config(Config(dict(quantization_config=dict(type='tflite'))))
+    with pytest.raises(ValueError, match=r"unknown key\(s\) \['subset'\]"):
+        get_quantization_config(Config(dict(quantization_config=dict(type='nncf', subset=3))))
+    with pytest.raises(ValueError, match='not a regular expression'):
+        get_quantization_config(Config(dict(quantization_config=dict(type='nncf', keep_fp32=['(']))))
+    nodes = [('/backbone/stem/conv/Conv', 'Conv'), ('/head_module/kpt_branch.0/kpt_branch.0.2/Conv', 'Conv'),
+             ('/head_module/kpt_branch.1/kpt_branch.1.1/conv/Conv', 'Conv'),
+             ('/head_module/cls_branch.2/cls_branch.2.0/cls_branch.2.0.1/act/Sigmoid', 'Sigmoid'),
+             ('/head_module/Concat_9', 'Concat'), ('/Softmax', 'Softmax'), ('/MatMul', 'MatMul'),
+             ('NonMaxSuppression_12', 'NonMaxSuppression'), ('/neck/Concat', 'Concat')]
+    assert fp32_nodes(nodes, POSTPROCESS, ()) == ['/head_module/kpt_branch.0/kpt_branch.0.2/Conv', '/head_module/Concat_9',
+                                                   '/Softmax', '/MatMul', 'NonMaxSuppression_12']
+    assert fp32_nodes(nodes, (), ('Concat',)) == ['/neck/Concat']
+
+
+def test_calibration_images_from_config_and_lists(tmp_path):
+    data = os.environ.get('YOLOPOSE_DATA', os.path.join(REPO, '..', 'shared', 'data'))
+    if not os.path.isdir(os.path.join(data, 'coco8-pose')):
+        pytest.skip(f'real test data not found at {data}')
+    from yolopose_mm.deploy.calibration import CalibrationInputs, calibration_images
+    cfg = Config.fromfile(os.path.join(REPO, 'configs', 'yolopose_n_coco8.py'))
+    val = calibration_images(cfg, dict(split='val'))
+    assert len(val) == 4 and all('/val/' in p for p in val)
+    both = calibration_images(cfg, dict(images=[os.path.join(data, 'coco8-pose', 'images'),
+                                                os.path.join(data, 'images', '*.jpg')], num_images=5))
+    assert len(both) == 5 and both[0].endswith('.jpg') and both[-1].endswith('zidane.jpg')
+    with pytest.raises(FileNotFoundError, match='calibration image not found'):
+        calibration_images(cfg, dict(images=[str(tmp_path / 'none.jpg')]))
+    with pytest.raises(ValueError, match=r"unknown key\(s\) \['subset_size'\]"):
+        calibration_images(cfg, dict(subset_size=3))
+    inputs = list(CalibrationInputs(cfg, val[:2], (320, 320)))
+    assert len(inputs) == 2 and inputs[0].shape == (1, 3, 320, 320) and inputs[0].dtype == np.float32
+    assert 0.0 <= inputs[0].min() and inputs[0].max() <= 1.0

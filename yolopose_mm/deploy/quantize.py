@@ -10,10 +10,12 @@ A deploy config asks for it with ``quantization_config``::
         ignored_types=[],             # op types left in fp32 too (OpenVINO / ONNX type names)
         options=dict(...))            # passed to nncf.quantize / onnxruntime's quantize_static
 
-``POSTPROCESS`` matches every node outside the network's modules (``/backbone/``, ``/neck/``, ``/head_module/``):
-the exported decode (DFL expectation, box and keypoint arithmetic, sigmoids) and the NMS. They run in fp32: their
-inputs are the head's convolution outputs, already dequantized, so boxes and keypoints keep fp32 precision and
-the NMS sees fp32 scores.
+``POSTPROCESS`` (the default) keeps in fp32 every node but the backbone, the neck and the head branches' inner
+layers: the last 1 x 1 convolution of each head branch (whose outputs are the raw box distances, class logits and
+keypoint offsets), the head's flattening, the exported decode (DFL expectation, box and keypoint arithmetic,
+sigmoids) and the NMS. Quantizing those outputs to 8 bits would put keypoints on a grid of (range / 255) x stride
+pixels; in fp32 the boxes and keypoints keep their precision and the NMS sees fp32 scores, for ~1% of the
+network's multiply-adds.
 """
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ from mmengine.logging import print_log
 
 from .model_files import require_package
 
-POSTPROCESS = (r'^(?!/(backbone|neck|head_module)/)',)
+POSTPROCESS = (r'^(?!/(backbone|neck)/|/head_module/\w+_branch\.\d+/\w+_branch\.\d+\.[01]/)',)
 DEFAULTS = dict(type=None, calibration=None, keep_fp32=POSTPROCESS, ignored_types=(), options=None)
 TYPES = ('nncf', 'onnxruntime')
 

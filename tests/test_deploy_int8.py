@@ -1,0 +1,109 @@
+# Copyright (c) yolopose_mm contributors. Licensed under the Apache License 2.0.
+"""INT8 post-training quantization (OpenVINO through NNCF, ONNX Runtime QDQ) of the converted yolo11n-pose.
+
+Calibrated on the 4 coco8-pose train images, evaluated on the 4 val images with ``tools/test.py --deploy-cfg``:
+the graphs hold INT8 operations, nothing of the decode / NMS (nor the head's last convolutions) reads a quantized
+tensor, and keypoint / box AP stay near fp32's (a loose bound: 4 images make AP noisy; the benchmark in the README
+measures the drop).
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+from typing import Dict
+
+import pytest
+
+pytest.importorskip('mmdeploy', reason='mmdeploy is not installed')
+
+REPO = Path(__file__).resolve().parents[1]
+DEPLOY = REPO / 'configs' / 'deploy'
+CONFIG = 'configs/yolopose_n_coco8.py'
+SQUARE = ['test_dataloader.dataset.pipeline.1.rect=False', 'test_dataloader.dataset.pipeline.1.auto=False',
+          'test_dataloader.dataset.pipeline.1.input_size=(640,640)']
+OV_INT8 = str(DEPLOY / 'pose-detection_yolopose_openvino-int8_static-640x640.py')
+ORT_INT8 = str(DEPLOY / 'pose-detection_yolopose_onnxruntime-int8_static-640x640.py')
+OV_FP32 = str(DEPLOY / 'pose-detection_yolopose_openvino_static-640x640.py')
+
+pytestmark = pytest.mark.slow
+
+
+def _test(model, work_dir: Path, deploy_cfg: str) -> Dict[str, float]:
+    spec = importlib.util.spec_from_file_location('yolopose_tools_test_int8', REPO / 'tools' / 'test.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    code = tool.main([CONFIG, str(model), '--work-dir', str(work_dir), '--deploy-cfg', deploy_cfg,
+                      '--cfg-options', *SQUARE])
+    assert code == 0
+    return json.loads((work_dir / 'metrics.json').read_text())
+
+
+@pytest.fixture(scope='module')
+def quantized(converted_yolo11n, data_dir, tmp_path_factory):
+    """One fp32 export (NMS at the config's test_cfg), its OpenVINO IR, both INT8 models, and their metrics."""
+    pytest.importorskip('openvino', reason='openvino is not installed')
+    pytest.importorskip('nncf', reason='nncf is not installed')
+    from yolopose_mm.deploy.evaluate import export_for_evaluation
+    from yolopose_mm.deploy.pipeline import load_configs
+    from yolopose_mm.deploy.quantize import quantize_backend
+    root = tmp_path_factory.mktemp('int8')
+    deploy, model_cfg = load_configs(OV_INT8, str(REPO / CONFIG))
+    deploy.quantization_config.calibration.split = 'train'
+    deploy, ov_int8 = export_for_evaluation(deploy, model_cfg, str(converted_yolo11n), str(root))
+    ort_deploy, _ = load_configs(ORT_INT8, str(REPO / CONFIG))
+    ort_deploy.quantization_config.calibration.split = 'train'
+    ort_int8 = quantize_backend(ort_deploy, model_cfg, [str(root / 'end2end.onnx')], str(root))
+    return dict(files=dict(ov=ov_int8, ort=ort_int8, fp32_xml=str(root / 'end2end.xml')),
+                fp32=_test(root / 'end2end.xml', root / 'ev_fp32', OV_FP32),
+                ov=_test(ov_int8[0], root / 'ev_ov', OV_INT8),
+                ort=_test(ort_int8[0], root / 'ev_ort', ORT_INT8))
+
+
+def _post_nodes_of_ov(xml: str):
+    import openvino as ov
+
+    from yolopose_mm.deploy.quantize import POSTPROCESS, fp32_nodes
+    model = ov.Core().read_model(xml)
+    ops = model.get_ordered_ops()
+    keep = set(fp32_nodes([(op.get_friendly_name(), op.get_type_name()) for op in ops], POSTPROCESS, ()))
+    return ops, keep
+
+
+def test_openvino_int8_graph_keeps_postprocessing_fp32(quantized):
+    ops, keep = _post_nodes_of_ov(quantized['files']['ov'][0])
+    fq = [op for op in ops if op.get_type_name() == 'FakeQuantize']
+    assert len(fq) > 50, f'only {len(fq)} FakeQuantize ops: the model is hardly quantized'
+    fed = sorted({t.get_node().get_friendly_name() for op in fq for out in op.outputs()
+                  for t in out.get_target_inputs()} & keep)
+    assert not fed, f'fp32 nodes reading quantized tensors: {fed[:5]}'
+    assert any(op.get_type_name() == 'NonMaxSuppression' and op.get_friendly_name() in keep for op in ops)
+
+
+def test_onnxruntime_int8_graph_keeps_postprocessing_fp32(quantized):
+    import onnx
+
+    from yolopose_mm.deploy.export_metadata import read_onnx_metadata
+    from yolopose_mm.deploy.quantize import POSTPROCESS, fp32_nodes
+    path = quantized['files']['ort'][0]
+    graph = onnx.load(path).graph
+    producers = {o: n for n in graph.node for o in n.output}
+    keep = fp32_nodes([(n.name, n.op_type) for n in graph.node if n.op_type not in ('QuantizeLinear',
+                                                                                    'DequantizeLinear')],
+                      POSTPROCESS, ())
+    nodes = {n.name: n for n in graph.node}
+    fed = [name for name in keep for i in nodes[name].input
+           if i in producers and producers[i].op_type == 'DequantizeLinear'
+           and producers[i].input[0] not in {init.name for init in graph.initializer}]
+    assert not fed, f'fp32 nodes reading quantized activations: {fed[:5]}'
+    assert sum(n.op_type == 'QuantizeLinear' for n in graph.node) > 50
+    meta = read_onnx_metadata(path)
+    assert meta['precision'] == 'int8' and json.loads(meta['post_processing'])['score_threshold'] == 0.001
+
+
+@pytest.mark.parametrize('which', ['ov', 'ort'])
+def test_int8_ap_near_fp32(quantized, which):
+    fp32, int8 = quantized['fp32'], quantized[which]
+    assert fp32['coco/AP'] > 0.3
+    for key in ('coco/AP', 'coco/bbox_AP'):
+        assert abs(int8[key] - fp32[key]) <= 0.05, f'{which} INT8 {key} {int8[key]:.4f} vs fp32 {fp32[key]:.4f}'
