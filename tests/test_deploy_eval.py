@@ -24,8 +24,6 @@ pytest.importorskip('mmdeploy', reason='mmdeploy is not installed')
 REPO = Path(__file__).resolve().parents[1]
 DEPLOY = REPO / 'configs' / 'deploy'
 CONFIGS = {'coco_sample': 'configs/yolopose_n_coco_sample.py', 'coco8': 'configs/yolopose_n_coco8.py'}
-SQUARE = ['test_dataloader.dataset.pipeline.1.rect=False', 'test_dataloader.dataset.pipeline.1.auto=False',
-          'test_dataloader.dataset.pipeline.1.input_size=(640,640)']
 ORT_DYNAMIC = str(DEPLOY / 'pose-detection_yolopose_onnxruntime_dynamic.py')
 OV_DYNAMIC = str(DEPLOY / 'pose-detection_yolopose_openvino_dynamic.py')
 NCNN = str(DEPLOY / 'pose-detection_yolopose_ncnn_static-640x640.py')
@@ -69,7 +67,7 @@ def evaluated(converted_yolo11n, data_dir, tmp_path_factory, monkeypatch_module)
     out: Dict[str, Dict[str, float]] = {}
     for name, cfg in CONFIGS.items():
         out[f'eager/{name}'] = _test(cfg, ckpt, root / f'eager_{name}')
-        out[f'eager_square/{name}'] = _test(cfg, ckpt, root / f'eager_sq_{name}', '--cfg-options', *SQUARE)
+        out[f'eager_square/{name}'] = _test(cfg, ckpt, root / f'eager_sq_{name}', '--square')
     # a checkpoint with --deploy-cfg: exported (NMS at the config's test_cfg) into work_dir/export, then evaluated
     out['ort/coco_sample'] = _test(CONFIGS['coco_sample'], ckpt, root / 'ort', '--deploy-cfg', ORT_DYNAMIC)
     onnx_file = root / 'ort' / 'export' / 'end2end.onnx'
@@ -82,11 +80,10 @@ def evaluated(converted_yolo11n, data_dir, tmp_path_factory, monkeypatch_module)
     if importlib.util.find_spec('ncnn') and importlib.util.find_spec('pnnx'):
         # ncnn runs in its own processes: in this one, after the runtimes above, it once crashed (SIGSEGV) under
         # pytest, which a plain script doing the same steps did not reproduce
-        out['ncnn/coco8'] = _test_cli(CONFIGS['coco8'], ckpt, root / 'ncnn', '--deploy-cfg', NCNN, '--cfg-options',
-                                      *SQUARE)
+        out['ncnn/coco8'] = _test_cli(CONFIGS['coco8'], ckpt, root / 'ncnn', '--deploy-cfg', NCNN, '--square')
         param = root / 'ncnn' / 'export' / 'end2end.ncnn.param'
         out['ncnn/coco_sample'] = _test_cli(CONFIGS['coco_sample'], param, root / 'ncnn_s', '--deploy-cfg', NCNN,
-                                            '--cfg-options', *SQUARE)
+                                            '--square')
         out['ncnn_files'] = {'param': str(param)}
     return out
 
@@ -176,5 +173,6 @@ def test_bad_exported_model_gives_one_line(case, data_dir, tmp_path, capsys, mon
     code = _load_tool('test').main([cfg, model, '--deploy-cfg', deploy, '--work-dir', str(tmp_path / 'wd')])
     errors = _errors(capsys)
     assert code == 2 and len(errors) == 1 and expect in errors[0], errors
-    if case == 'static_rect':  # the fix is named: the square letterbox's --cfg-options, or a dynamic export
-        assert 'test_dataloader.dataset.pipeline.1.rect=False' in errors[0] and '_dynamic.py' in errors[0]
+    if case == 'static_rect':  # the fix is named: the square letterbox protocol, or a dynamic export
+        assert 'yolo_rect_collate' in errors[0] and 'tools/test.py --square 64' in errors[0]
+        assert '_dynamic.py' in errors[0]

@@ -3,8 +3,8 @@
 
 Calibrated on the 4 coco8-pose train images, evaluated on the 4 val images with ``tools/test.py --deploy-cfg``:
 the graphs hold INT8 operations, nothing of the decode / NMS reads a quantized tensor, the head's last
-convolutions run in fp32 with fp32 outputs, and keypoint / box AP stay near fp32's (a loose bound: 4 images make AP noisy; the benchmark in the README
-measures the drop).
+convolutions run in fp32 with fp32 outputs, and keypoint / box AP stay near fp32's (a loose bound: 4 images make
+AP noisy; the benchmark in the README measures the drop).
 """
 from __future__ import annotations
 
@@ -20,8 +20,6 @@ pytest.importorskip('mmdeploy', reason='mmdeploy is not installed')
 REPO = Path(__file__).resolve().parents[1]
 DEPLOY = REPO / 'configs' / 'deploy'
 CONFIG = 'configs/yolopose_n_coco8.py'
-SQUARE = ['test_dataloader.dataset.pipeline.1.rect=False', 'test_dataloader.dataset.pipeline.1.auto=False',
-          'test_dataloader.dataset.pipeline.1.input_size=(640,640)']
 OV_INT8 = str(DEPLOY / 'pose-detection_yolopose_openvino-int8_static-640x640.py')
 ORT_INT8 = str(DEPLOY / 'pose-detection_yolopose_onnxruntime-int8_static-640x640.py')
 OV_FP32 = str(DEPLOY / 'pose-detection_yolopose_openvino_static-640x640.py')
@@ -34,7 +32,7 @@ def _test(model, work_dir: Path, deploy_cfg: str) -> Dict[str, float]:
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
     code = tool.main([CONFIG, str(model), '--work-dir', str(work_dir), '--deploy-cfg', deploy_cfg,
-                      '--cfg-options', *SQUARE])
+                      '--square'])
     assert code == 0
     return json.loads((work_dir / 'metrics.json').read_text())
 

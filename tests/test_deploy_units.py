@@ -196,20 +196,26 @@ def test_backend_files_finds_companions_and_refuses_others(tmp_path):
         backend_files(_deploy_cfg(), str(tmp_path / 'nope.onnx'))
 
 
-@pytest.mark.parametrize('letterbox, ok', [(dict(input_size=(640, 640)), True),
-                                           (dict(input_size=(640, 640), rect=True), False),
-                                           (dict(input_size=640, auto=True), False),
-                                           (dict(input_size=(320, 320)), False)])
-def test_check_test_shapes(letterbox, ok):
-    from yolopose_mm.deploy.evaluate import check_test_shapes
-    cfg = Config(dict(test_dataloader=dict(dataset=dict(pipeline=[dict(type='LoadImage'),
-                                                                  dict(type='LetterBox', **letterbox)]))))
+@pytest.mark.parametrize('letterbox, collate, ok', [(dict(input_size=(640, 640)), None, True),
+                                                    (dict(input_size=(640, 640), rect=True), None, False),
+                                                    (dict(input_size=640, auto=True), None, False),
+                                                    (dict(input_size=(320, 320)), None, False),
+                                                    (dict(input_size=(640, 640)), 'yolo_rect_collate', False)])
+def test_check_test_shapes_and_square_protocol(letterbox, collate, ok):
+    from yolopose_mm.deploy.evaluate import check_test_shapes, square_test_protocol
+    loader = dict(dataset=dict(pipeline=[dict(type='LoadImage'), dict(type='LetterBox', **letterbox)]))
+    if collate:
+        loader.update(collate_fn=dict(type=collate), batch_sampler=dict(type='YOLORectBatchSampler'))
+    cfg = Config(dict(test_dataloader=loader))
     check_test_shapes(cfg, (1, 3, None, None))  # a dynamic export takes anything
     if ok:
         check_test_shapes(cfg, (1, 3, 640, 640))
     else:
-        with pytest.raises(ValueError, match=r'takes only 1x3x640x640 inputs.*pipeline\.1\.rect=False'):
+        with pytest.raises(ValueError, match=r'takes only 1x3x640x640 inputs.*tools/test\.py --square'):
             check_test_shapes(cfg, (1, 3, 640, 640))
+    square_test_protocol(cfg, 640)
+    check_test_shapes(cfg, (1, 3, 640, 640))
+    assert 'batch_sampler' not in cfg.test_dataloader and cfg.test_dataloader.collate_fn.type == 'pseudo_collate'
 
 
 def test_export_metadata_roundtrip(tmp_path):
@@ -239,9 +245,10 @@ def test_quantization_config_checks_and_fp32_nodes():
              ('/head_module/cls_branch.2/cls_branch.2.0/cls_branch.2.0.1/act/Sigmoid', 'Sigmoid'),
              ('/head_module/Concat_9', 'Concat'), ('/Softmax', 'Softmax'), ('/MatMul', 'MatMul'),
              ('NonMaxSuppression_12', 'NonMaxSuppression'), ('/neck/Concat', 'Concat')]
-    assert fp32_nodes(nodes, POSTPROCESS, ()) == ['/head_module/kpt_branch.0/kpt_branch.0.2/Conv', '/head_module/Concat_9',
-                                                   '/Softmax', '/MatMul', 'NonMaxSuppression_12']
-    assert fp32_nodes(nodes, (), ('Concat',)) == ['/neck/Concat']
+    assert fp32_nodes(nodes, POSTPROCESS, ()) == ['/head_module/kpt_branch.0/kpt_branch.0.2/Conv',
+                                                  '/head_module/Concat_9', '/Softmax', '/MatMul',
+                                                  'NonMaxSuppression_12']
+    assert fp32_nodes(nodes, (), ('Concat',)) == ['/head_module/Concat_9', '/neck/Concat']
 
 
 def test_calibration_images_from_config_and_lists(tmp_path):

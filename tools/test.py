@@ -45,6 +45,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help="config overrides, e.g. 'data_root=/data/coco/ test_dataloader.batch_size=8'")
     parser.add_argument('--deploy-cfg', help='evaluate an exported model: mmdeploy deploy config it was exported '
                         'with (configs/deploy/...); CHECKPOINT is then the backend model file')
+    parser.add_argument('--square', type=int, nargs='?', const=0, default=None, metavar='SIZE',
+                        help='evaluate with the square letterbox protocol (every image letterboxed to SIZE x SIZE, '
+                        'default the config\'s size; no rectangular batches): what a fixed-size export takes')
     parser.add_argument('--device', default='cpu', help='device of the exported model with --deploy-cfg (cuda:0 '
                         'for TensorRT)')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
@@ -166,6 +169,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 2
     try:
         cfg = merge_args(Config.fromfile(args.config), args)
+        if args.square is not None:
+            from yolopose_mm.deploy.evaluate import square_test_protocol
+            square_test_protocol(cfg, args.square or None)
     except (FileNotFoundError, ValueError) as e:
         print(f'error: {e}', file=sys.stderr)
         return 2

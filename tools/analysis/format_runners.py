@@ -21,14 +21,9 @@ EVAL_NMS = dict(score_thr=0.001, nms_thr=0.7, max_per_img=300)
 
 
 def square_config(config: str, size: int) -> Config:
-    """The config with its test letterbox made the square ``size`` one (what a static export takes)."""
-    cfg = Config.fromfile(config)
-    steps = [s for s in cfg.test_dataloader.dataset.pipeline if s.get('type') == 'LetterBox']
-    if not steps:
-        raise ValueError(f'{config}: the test pipeline has no LetterBox; benchmark_formats needs one')
-    for step in steps:
-        step.update(input_size=(size, size), auto=False, rect=False)
-    return cfg
+    """The config with the square ``size`` test protocol (what a static export takes; ``tools/test.py --square``)."""
+    from yolopose_mm.deploy.evaluate import square_test_protocol
+    return square_test_protocol(Config.fromfile(config), size)
 
 
 def letterboxed_tensor(cfg: Config, img: str, size: int) -> torch.Tensor:

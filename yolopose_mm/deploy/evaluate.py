@@ -46,36 +46,63 @@ def _letterbox(model_cfg: Config) -> Tuple[Optional[int], Optional[dict]]:
     return None, None
 
 
+RECT_COLLATES = ('yolo_rect_collate',)
+
+
+def square_test_protocol(model_cfg: Config, size: Optional[int] = None) -> Config:
+    """Switch the config's test dataloader to the square protocol (in place; returns it): every image letterboxed
+    to a ``size`` x ``size`` square (default: the letterbox's long side), no rectangular batches.
+
+    That is what a fixed-size export takes (``tools/test.py --square``); eager evaluated this way scores what the
+    export should.
+    """
+    loader = model_cfg.test_dataloader
+    index, step = _letterbox(model_cfg)
+    if step is None:
+        raise ValueError('the test pipeline has no LetterBox; the square protocol needs one')
+    if size is None:
+        current = step.get('input_size', 640)
+        size = int(max(current) if isinstance(current, (list, tuple)) else current)
+    step.update(input_size=(int(size), int(size)), auto=False, rect=False)
+    loader.pop('batch_sampler', None)
+    loader['collate_fn'] = dict(type='pseudo_collate')
+    return model_cfg
+
+
 def check_test_shapes(model_cfg: Config, input_shape: InputShape, config_name: str = 'the config') -> None:
-    """Refuse a test pipeline whose inputs the exported model cannot take, naming the fix.
+    """Refuse a test dataloader whose inputs the exported model cannot take, naming the fix.
 
     Args:
-        model_cfg: the model config (its ``test_dataloader`` pipeline).
+        model_cfg: the model config (its ``test_dataloader``: pipeline letterbox, collate).
         input_shape: (B, C, H, W) the model takes, None for a dynamic dimension.
         config_name: how the config is named in the error.
 
     Raises:
-        ValueError: a fixed-size export and a rectangular or differently sized letterbox.
+        ValueError: a fixed-size export and a rectangular (or differently sized) letterbox or batches.
     """
     hw = input_shape[2:]
     if hw[0] is None or hw[1] is None:
         return
     index, step = _letterbox(model_cfg)
-    if step is None:  # another resize: the backend model checks each batch's shape
+    collate = (model_cfg.test_dataloader.get('collate_fn') or {}).get('type')
+    if step is None and collate not in RECT_COLLATES:  # another resize: the backend model checks each batch
         return
-    size = step.get('input_size', 640)
+    size = (step or {}).get('input_size', 640)
     w, h = (size, size) if isinstance(size, int) else tuple(size)
-    rect, auto = bool(step.get('rect', False)), bool(step.get('auto', False))
-    if not rect and not auto and (int(h), int(w)) == tuple(hw):
+    rect, auto = bool((step or {}).get('rect', False)), bool((step or {}).get('auto', False))
+    if collate in RECT_COLLATES:
+        why = f'pads each batch to its own rectangle ({collate})'
+    elif rect or auto:
+        why = 'letterboxes each image to its own rectangle (LetterBox ' + ('rect=True' if rect else 'auto=True') + ')'
+    elif (int(h), int(w)) != tuple(hw):
+        why = f'letterboxes to {int(h)}x{int(w)} (H x W)'
+    else:
         return
-    key = f'test_dataloader.dataset.pipeline.{index}'
-    why = ('letterboxes each image to its own rectangle (LetterBox ' + ('rect=True' if rect else 'auto=True') + ')'
-           if rect or auto else f'letterboxes to {int(h)}x{int(w)} (H x W)')
     raise ValueError(
-        f'the exported model takes only {describe_shape(input_shape)} inputs, but the test pipeline of '
+        f'the exported model takes only {describe_shape(input_shape)} inputs, but the test dataloader of '
         f'{config_name} {why}. Either export with a dynamic deploy config (e.g. configs/deploy/'
-        f'pose-detection_yolopose_onnxruntime_dynamic.py), or evaluate with the square letterbox: --cfg-options '
-        f'{key}.rect=False {key}.auto=False {key}.input_size="({hw[1]},{hw[0]})"')
+        f'pose-detection_yolopose_onnxruntime_dynamic.py), or evaluate with the square {hw[1]}x{hw[0]} letterbox: '
+        f'tools/test.py --square' + ('' if hw[0] == hw[1] == max(w, h) else f' {hw[0]}'))
 
 
 def check_model_outputs(model: torch.nn.Module) -> None:
@@ -208,11 +235,13 @@ def test_exported(model_cfg: Config, deploy_cfg_file: str, model: str, work_dir:
     else:
         files = backend_files(deploy_cfg, model)
     task, backend_model = build_evaluation_model(deploy_cfg, model_cfg, files, device, config_name)
+    from mmengine.registry import init_default_scope
+    init_default_scope(model_cfg.get('default_scope', 'mmpose'))  # the dataloader's sampler / collate registries
     runner = task.build_test_runner(backend_model, work_dir, dataloader=copy.deepcopy(model_cfg.test_dataloader))
     for hook in hooks:
         runner.register_hook(hook, 'LOW')
     return runner.test()
 
 
-__all__ = ['eval_nms_settings', 'check_test_shapes', 'check_model_outputs', 'build_evaluation_model',
-           'init_exported_model', 'export_for_evaluation', 'test_exported']
+__all__ = ['eval_nms_settings', 'square_test_protocol', 'check_test_shapes', 'check_model_outputs',
+           'build_evaluation_model', 'init_exported_model', 'export_for_evaluation', 'test_exported']
