@@ -218,6 +218,33 @@ def test_check_test_shapes_and_square_protocol(letterbox, collate, ok):
     assert 'batch_sampler' not in cfg.test_dataloader and cfg.test_dataloader.collate_fn.type == 'pseudo_collate'
 
 
+@pytest.mark.parametrize('shape, expect', [([640, 640], (640, 640)), ([1280, 1280], (1280, 1280)),
+                                           ([640, 384], (384, 640)), (None, (512, 672))])
+def test_task_processor_feeds_static_exports_their_shape(shape, expect):
+    """mmdeploy's create_input (export sample, inference_model) letterboxes to a static export's input shape, though
+    the model config evaluates with the rectangular protocol (rect=True: a 480x640 image -> 512x672)."""
+    from mmdeploy.apis import build_task_processor
+    from mmdeploy.utils import load_config
+    from yolopose_mm.deploy.task_processor import YOLOPoseDetection, export_model_cfg
+    model_cfg = load_config(os.path.join(REPO, 'configs', 'yolopose_n_coco8.py'))[0]
+    assert model_cfg.test_dataloader.dataset.pipeline[1].rect
+    deploy_cfg = Config.fromfile(os.path.join(REPO, 'configs', 'deploy', '_base_', 'pose-detection_yolopose.py'))
+    deploy_cfg.backend_config = dict(type='onnxruntime')
+    deploy_cfg.onnx_config.input_shape = shape
+    if shape is None:
+        deploy_cfg.onnx_config.dynamic_axes = dict(input={0: 'batch', 2: 'height', 3: 'width'})
+    task = build_task_processor(model_cfg, deploy_cfg, 'cpu')
+    assert isinstance(task, YOLOPoseDetection)
+    _, inputs = task.create_input(np.full((480, 640, 3), 114, np.uint8))
+    assert tuple(inputs[0].shape[-2:]) == expect
+    assert model_cfg.test_dataloader.dataset.pipeline[1].rect  # the caller's config is not changed
+    other = Config(deploy_cfg.to_dict())  # another mmpose model's deploy config: mmdeploy's behaviour
+    other.codebase_config.model_type = 'end2end'
+    named_meta = export_model_cfg(model_cfg, None)  # (mmdeploy's own path cannot read metainfo='coco')
+    _, inputs = build_task_processor(named_meta, other, 'cpu').create_input(np.full((480, 640, 3), 114, np.uint8))
+    assert tuple(inputs[0].shape[-2:]) == (512, 672)
+
+
 def test_export_metadata_roundtrip(tmp_path):
     from yolopose_mm.deploy.export_metadata import (export_metadata, graph_nms, read_onnx_metadata,
                                                     write_onnx_metadata)

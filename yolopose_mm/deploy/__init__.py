@@ -7,7 +7,8 @@ Importing this package registers, in mmdeploy's registries:
 * the pose-detection rewriters of ``YOLOPoseHead.forward`` (:mod:`.head_rewriter`) and
   ``YOLO26PoseHead.forward`` (:mod:`.yolo26_rewriter`),
 * the ``'yolopose_end2end'`` backend model (:mod:`.backend_model`),
-* a ``'PoseDetection'`` task processor that builds our data preprocessor for backend models (:mod:`.task_processor`).
+* mmpose's ``'PoseDetection'`` task processor (:mod:`.task_processor`): builds our data preprocessor for backend
+  models and feeds yolopose exports the deploy config's static input shape.
 
 Deploy configs in ``configs/deploy/`` import it through ``custom_imports``.
 """

@@ -16,6 +16,7 @@ from torch import nn
 
 from ..apis.inference import build_inference_pipeline
 from .layouts import get_nms_params
+from .task_processor import export_model_cfg, static_input_hw
 
 ImageInput = Union[str, np.ndarray]
 
@@ -29,34 +30,6 @@ def load_configs(deploy_cfg: Union[str, Config], model_cfg: Union[str, Config]) 
     import yolopose_mm.deploy  # noqa: F401  (registers rewriters even for Config objects built in code)
     deploy_cfg, model_cfg = load_config(deploy_cfg, model_cfg)
     return copy.deepcopy(deploy_cfg), copy.deepcopy(model_cfg)
-
-
-def static_input_hw(deploy_cfg: Config) -> Optional[Tuple[int, int]]:
-    """(H, W) of a static export (``onnx_config.input_shape`` is [W, H]) or None for a dynamic one."""
-    from mmdeploy.utils import get_input_shape, is_dynamic_shape
-    shape = get_input_shape(deploy_cfg)
-    if shape is None or is_dynamic_shape(deploy_cfg):
-        return None
-    return int(shape[1]), int(shape[0])
-
-
-def _export_model_cfg(model_cfg: Config, hw: Optional[Tuple[int, int]]) -> Config:
-    """A copy of ``model_cfg`` for mmdeploy's export: the test pipeline letterboxes to ``hw`` (a static export's
-    input size), and a dataset ``metainfo`` given by name (``'coco'``, as ``YOLOPoseDataset`` takes it) becomes the
-    ``dict(from_file=...)`` that mmdeploy's input builder (mmpose's ``_load_metainfo``) needs."""
-    from ..datasets.yolo_metainfo import mmpose_dataset_config
-    cfg = copy.deepcopy(model_cfg)
-    if hw is not None:
-        for step in cfg.test_dataloader.dataset.pipeline:
-            if step.get('type') == 'LetterBox':
-                step['input_size'] = (hw[1], hw[0])
-                step['auto'] = False
-                step['rect'] = False
-    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        dataset = (cfg.get(key) or {}).get('dataset') or {}
-        if isinstance(dataset.get('metainfo'), str):
-            dataset['metainfo'] = dict(from_file=mmpose_dataset_config(dataset['metainfo'] + '.py'))
-    return cfg
 
 
 def export_ir(deploy_cfg: Config, model_cfg: Config, checkpoint: str, img: ImageInput, work_dir: str,
@@ -78,7 +51,7 @@ def export_ir(deploy_cfg: Config, model_cfg: Config, checkpoint: str, img: Image
         # TorchScript, so trace with the TorchScript backend's rewrites (ours are backend-independent).
         export_cfg = copy.deepcopy(deploy_cfg)
         export_cfg.backend_config = dict(type=Backend.TORCHSCRIPT.value)
-    export(img, work_dir, save_file, export_cfg, _export_model_cfg(model_cfg, static_input_hw(deploy_cfg)),
+    export(img, work_dir, save_file, export_cfg, export_model_cfg(model_cfg, static_input_hw(deploy_cfg)),
            checkpoint, device)
     path = os.path.join(work_dir, save_file)
     if not torchscript:  # the layout, NMS and keypoint counts travel with the file
