@@ -296,3 +296,13 @@ def test_calibration_images_from_config_and_lists(tmp_path):
     inputs = list(CalibrationInputs(cfg, val[:2], (320, 320)))
     assert len(inputs) == 2 and inputs[0].shape == (1, 3, 320, 320) and inputs[0].dtype == np.float32
     assert 0.0 <= inputs[0].min() and inputs[0].max() <= 1.0
+
+
+def test_backend_device_defaults():
+    """tools/demo.py passes --device None (= the default device): the CPU runtimes stay on the CPU, TensorRT cuda:0."""
+    from yolopose_mm.deploy.evaluate import backend_device
+    assert backend_device(_deploy_cfg(), None) == 'cpu'
+    assert backend_device(_deploy_cfg(), 'cuda:1') == 'cuda:1'
+    trt = _deploy_cfg()
+    trt.backend_config = dict(type='tensorrt')
+    assert backend_device(trt, None) == 'cuda:0'

@@ -155,14 +155,24 @@ def _dataset_meta(model_cfg: Config) -> dict:
     return parse_pose_metainfo(dict(from_file='configs/_base_/datasets/coco.py'))
 
 
-def init_exported_model(deploy_cfg_file, model_cfg_file, model: str, device: str = 'cpu') -> torch.nn.Module:
+def backend_device(deploy_cfg: Config, device: Optional[str]) -> str:
+    """``device`` when given, else where the deploy config's backend runs: 'cuda:0' for TensorRT, 'cpu' otherwise
+    (the CPU runtimes, also on a machine with a GPU)."""
+    if device:
+        return str(device)
+    from mmdeploy.utils import Backend, get_backend
+    return 'cuda:0' if get_backend(deploy_cfg) == Backend.TENSORRT else 'cpu'
+
+
+def init_exported_model(deploy_cfg_file, model_cfg_file, model: str, device: Optional[str] = 'cpu'
+                        ) -> torch.nn.Module:
     """An exported model ready for :func:`yolopose_mm.apis.inference` (what ``tools/demo.py --deploy-cfg`` uses).
 
     Args:
         deploy_cfg_file: the deploy config (file or ``Config``) the model was exported with.
         model_cfg_file: the model config (file or ``Config``).
         model: the backend's model file or its folder (see :func:`~.model_files.backend_files`).
-        device: device of the backend.
+        device: device of the backend (None: :func:`backend_device`).
 
     Returns:
         Our backend model with ``cfg``, ``dataset_meta`` and ``fixed_input_hw`` (None when it takes any size);
@@ -174,7 +184,7 @@ def init_exported_model(deploy_cfg_file, model_cfg_file, model: str, device: str
     deploy_cfg, model_cfg = load_configs(deploy_cfg_file, model_cfg_file)
     require_backend(get_backend(deploy_cfg))
     files = backend_files(deploy_cfg, model)
-    task = build_task_processor(model_cfg, deploy_cfg, device)
+    task = build_task_processor(model_cfg, deploy_cfg, backend_device(deploy_cfg, device))
     backend_model = task.build_backend_model(files, data_preprocessor_updater=task.update_data_preprocessor)
     check_model_outputs(backend_model)
     backend_model.cfg = model_cfg
@@ -243,5 +253,5 @@ def test_exported(model_cfg: Config, deploy_cfg_file: str, model: str, work_dir:
     return runner.test()
 
 
-__all__ = ['eval_nms_settings', 'square_test_protocol', 'check_test_shapes', 'check_model_outputs',
+__all__ = ['eval_nms_settings', 'backend_device', 'square_test_protocol', 'check_test_shapes', 'check_model_outputs',
            'build_evaluation_model', 'init_exported_model', 'export_for_evaluation', 'test_exported']
