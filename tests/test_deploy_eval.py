@@ -174,5 +174,5 @@ def test_bad_exported_model_gives_one_line(case, data_dir, tmp_path, capsys, mon
     errors = _errors(capsys)
     assert code == 2 and len(errors) == 1 and expect in errors[0], errors
     if case == 'static_rect':  # the fix is named: the square letterbox protocol, or a dynamic export
-        assert 'yolo_rect_collate' in errors[0] and 'tools/test.py --square 64' in errors[0]
+        assert 'LetterBox rect=True' in errors[0] and 'tools/test.py --square 64' in errors[0]
         assert '_dynamic.py' in errors[0]

@@ -196,16 +196,15 @@ def test_backend_files_finds_companions_and_refuses_others(tmp_path):
         backend_files(_deploy_cfg(), str(tmp_path / 'nope.onnx'))
 
 
-@pytest.mark.parametrize('letterbox, collate, ok', [(dict(input_size=(640, 640)), None, True),
-                                                    (dict(input_size=(640, 640), rect=True), None, False),
-                                                    (dict(input_size=640, auto=True), None, False),
-                                                    (dict(input_size=(320, 320)), None, False),
-                                                    (dict(input_size=(640, 640)), 'yolo_rect_collate', False)])
-def test_check_test_shapes_and_square_protocol(letterbox, collate, ok):
+@pytest.mark.parametrize('letterbox, sampler, ok', [(dict(input_size=(640, 640)), False, True),
+                                                    (dict(input_size=(640, 640), rect=True), True, False),
+                                                    (dict(input_size=640, auto=True), False, False),
+                                                    (dict(input_size=(320, 320)), False, False)])
+def test_check_test_shapes_and_square_protocol(letterbox, sampler, ok):
     from yolopose_mm.deploy.evaluate import check_test_shapes, square_test_protocol
     loader = dict(dataset=dict(pipeline=[dict(type='LoadImage'), dict(type='LetterBox', **letterbox)]))
-    if collate:
-        loader.update(collate_fn=dict(type=collate), batch_sampler=dict(type='YOLORectBatchSampler'))
+    if sampler:
+        loader.update(batch_sampler=dict(type='YOLORectBatchSampler'))
     cfg = Config(dict(test_dataloader=loader))
     check_test_shapes(cfg, (1, 3, None, None))  # a dynamic export takes anything
     if ok:
@@ -215,7 +214,7 @@ def test_check_test_shapes_and_square_protocol(letterbox, collate, ok):
             check_test_shapes(cfg, (1, 3, 640, 640))
     square_test_protocol(cfg, 640)
     check_test_shapes(cfg, (1, 3, 640, 640))
-    assert 'batch_sampler' not in cfg.test_dataloader and cfg.test_dataloader.collate_fn.type == 'pseudo_collate'
+    assert 'batch_sampler' not in cfg.test_dataloader and not cfg.test_dataloader.dataset.pipeline[1].rect
 
 
 @pytest.mark.parametrize('shape, expect', [([640, 640], (640, 640)), ([1280, 1280], (1280, 1280)),

@@ -46,9 +46,6 @@ def _letterbox(model_cfg: Config) -> Tuple[Optional[int], Optional[dict]]:
     return None, None
 
 
-RECT_COLLATES = ('yolo_rect_collate',)
-
-
 def square_test_protocol(model_cfg: Config, size: Optional[int] = None) -> Config:
     """Switch the config's test dataloader to the square protocol (in place; returns it): every image letterboxed
     to a ``size`` x ``size`` square (default: the letterbox's long side), no rectangular batches.
@@ -63,9 +60,8 @@ def square_test_protocol(model_cfg: Config, size: Optional[int] = None) -> Confi
     if size is None:
         current = step.get('input_size', 640)
         size = int(max(current) if isinstance(current, (list, tuple)) else current)
-    step.update(input_size=(int(size), int(size)), auto=False, rect=False)
-    loader.pop('batch_sampler', None)
-    loader['collate_fn'] = dict(type='pseudo_collate')
+    step.update(input_size=(int(size), int(size)), auto=False, rect=False)  # no 'rect_letterbox' mark: no re-pad
+    loader.pop('batch_sampler', None)  # YOLORectBatchSampler's aspect-ratio order is for rectangular batches
     return model_cfg
 
 
@@ -73,27 +69,27 @@ def check_test_shapes(model_cfg: Config, input_shape: InputShape, config_name: s
     """Refuse a test dataloader whose inputs the exported model cannot take, naming the fix.
 
     Args:
-        model_cfg: the model config (its ``test_dataloader``: pipeline letterbox, collate).
+        model_cfg: the model config (its ``test_dataloader`` pipeline's letterbox).
         input_shape: (B, C, H, W) the model takes, None for a dynamic dimension.
         config_name: how the config is named in the error.
 
     Raises:
-        ValueError: a fixed-size export and a rectangular (or differently sized) letterbox or batches.
+        ValueError: a fixed-size export and a rectangular (or differently sized) letterbox.
     """
     hw = input_shape[2:]
     if hw[0] is None or hw[1] is None:
         return
     index, step = _letterbox(model_cfg)
-    collate = (model_cfg.test_dataloader.get('collate_fn') or {}).get('type')
-    if step is None and collate not in RECT_COLLATES:  # another resize: the backend model checks each batch
+    if step is None:  # another resize: the backend model checks each batch
         return
-    size = (step or {}).get('input_size', 640)
+    size = step.get('input_size', 640)
     w, h = (size, size) if isinstance(size, int) else tuple(size)
-    rect, auto = bool((step or {}).get('rect', False)), bool((step or {}).get('auto', False))
-    if collate in RECT_COLLATES:
-        why = f'pads each batch to its own rectangle ({collate})'
-    elif rect or auto:
-        why = 'letterboxes each image to its own rectangle (LetterBox ' + ('rect=True' if rect else 'auto=True') + ')'
+    rect, auto = bool(step.get('rect', False)), bool(step.get('auto', False))
+    if rect:
+        why = ("letterboxes each image to its own rectangle (LetterBox rect=True, Ultralytics' rectangular val "
+               'protocol)')
+    elif auto:
+        why = 'letterboxes each image to its own rectangle (LetterBox auto=True)'
     elif (int(h), int(w)) != tuple(hw):
         why = f'letterboxes to {int(h)}x{int(w)} (H x W)'
     else:
