@@ -36,13 +36,6 @@ def _load_tool(name: str):
     return module
 
 
-def _test(config: str, model, work_dir: Path, *extra: str) -> Dict[str, float]:
-    """tools/test.py in this process; returns its metrics.json."""
-    code = _load_tool('test').main([config, str(model), '--work-dir', str(work_dir), *extra])
-    assert code == 0, f'tools/test.py {config} {model} {extra} exited with {code}'
-    return json.loads((work_dir / 'metrics.json').read_text())
-
-
 def _test_cli(config: str, model, work_dir: Path, *extra: str) -> Dict[str, float]:
     """tools/test.py in a new process; returns its metrics.json."""
     proc = subprocess.run([sys.executable, str(REPO / 'tools' / 'test.py'), config, str(model), '--work-dir',
@@ -66,20 +59,21 @@ def evaluated(converted_yolo11n, data_dir, tmp_path_factory, monkeypatch_module)
     ckpt = str(converted_yolo11n)
     out: Dict[str, Dict[str, float]] = {}
     for name, cfg in CONFIGS.items():
-        out[f'eager/{name}'] = _test(cfg, ckpt, root / f'eager_{name}')
-        out[f'eager_square/{name}'] = _test(cfg, ckpt, root / f'eager_sq_{name}', '--square')
+        out[f'eager/{name}'] = _test_cli(cfg, ckpt, root / f'eager_{name}')
+        out[f'eager_square/{name}'] = _test_cli(cfg, ckpt, root / f'eager_sq_{name}', '--square')
     # a checkpoint with --deploy-cfg: exported (NMS at the config's test_cfg) into work_dir/export, then evaluated
-    out['ort/coco_sample'] = _test(CONFIGS['coco_sample'], ckpt, root / 'ort', '--deploy-cfg', ORT_DYNAMIC)
+    # Every evaluation runs in its own process: after in-process evaluations with ONNX Runtime / OpenVINO, later
+    # tests of the same pytest process died with SIGSEGV (ncnn in tests/test_deploy_backends.py, NNCF in
+    # tests/test_deploy_int8.py; seen 2026-12-01, cause not isolated; each file alone passes).
+    out['ort/coco_sample'] = _test_cli(CONFIGS['coco_sample'], ckpt, root / 'ort', '--deploy-cfg', ORT_DYNAMIC)
     onnx_file = root / 'ort' / 'export' / 'end2end.onnx'
-    out['ort/coco8'] = _test(CONFIGS['coco8'], onnx_file, root / 'ort8', '--deploy-cfg', ORT_DYNAMIC)
+    out['ort/coco8'] = _test_cli(CONFIGS['coco8'], onnx_file, root / 'ort8', '--deploy-cfg', ORT_DYNAMIC)
     from yolopose_mm.deploy.pipeline import convert_backend, load_configs
     ov_cfg, _ = load_configs(OV_DYNAMIC, CONFIGS['coco8'])
     xml = convert_backend(ov_cfg, str(onnx_file), str(root / 'ov'))[0]
     for name, cfg in CONFIGS.items():
-        out[f'ov/{name}'] = _test(cfg, xml, root / f'ov_{name}', '--deploy-cfg', OV_DYNAMIC)
+        out[f'ov/{name}'] = _test_cli(cfg, xml, root / f'ov_{name}', '--deploy-cfg', OV_DYNAMIC)
     if importlib.util.find_spec('ncnn') and importlib.util.find_spec('pnnx'):
-        # ncnn runs in its own processes: in this one, after the runtimes above, it once crashed (SIGSEGV) under
-        # pytest, which a plain script doing the same steps did not reproduce
         out['ncnn/coco8'] = _test_cli(CONFIGS['coco8'], ckpt, root / 'ncnn', '--deploy-cfg', NCNN, '--square')
         param = root / 'ncnn' / 'export' / 'end2end.ncnn.param'
         out['ncnn/coco_sample'] = _test_cli(CONFIGS['coco_sample'], param, root / 'ncnn_s', '--deploy-cfg', NCNN,
