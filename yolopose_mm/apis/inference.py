@@ -95,18 +95,25 @@ def _input_size(model: nn.Module) -> int:
     return 640
 
 
+def _letterbox_stride(model: nn.Module) -> int:
+    """The model's largest feature stride (32; 64 for P6 models): rectangles are padded to its multiples."""
+    strides = model.cfg.get('model', {}).get('head', {}).get('featmap_strides')
+    return int(max(strides)) if strides else 32
+
+
 def build_inference_pipeline(model: nn.Module, auto: bool = True, input_size: Optional[int] = None) -> Compose:
     """LoadImage -> LetterBox (YOLO predict letterbox) -> PackPoseInputs.
 
     Args:
-        model: from :func:`init_model` (its config gives the default letterbox size).
-        auto: True: the smallest stride-32 rectangle around the resized image (YOLO predict); False: a square.
+        model: from :func:`init_model` (its config gives the default letterbox size and the stride).
+        auto: True: the smallest rectangle around the resized image whose sides are multiples of the largest
+            feature stride (32, or 64 for P6 models; YOLO predict); False: a square.
         input_size: letterbox size (long side), default the config's (640).
     """
     size = input_size or _input_size(model)
     return Compose([
         dict(type='LoadImage'),
-        dict(type='LetterBox', input_size=size, auto=auto, pad_val=114),
+        dict(type='LetterBox', input_size=size, auto=auto, stride=_letterbox_stride(model), pad_val=114),
         dict(type='PackPoseInputs', meta_keys=('img_path', 'ori_shape', 'img_shape', 'input_size',
                                                 'input_center', 'input_scale')),
     ])
