@@ -57,18 +57,33 @@ def _resized(obj, old, new):
     return obj
 
 
+def _without_stride_64(obj):
+    """A config value with ``stride=64`` dropped from its components (the P6 evaluation pads to stride 64)."""
+    if isinstance(obj, dict):
+        return {k: _without_stride_64(v) for k, v in obj.items() if not (k == 'stride' and v == 64)}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_without_stride_64(v) for v in obj)
+    return obj
+
+
 def test_p6_config_is_the_640_recipe_at_1280():
     """The P6 config restates the 640 config's pipelines and hooks at 1280; nothing else may drift apart."""
     root = Path(__file__).resolve().parents[1] / 'configs' / 'yolov8_pose'
     base = Config.fromfile(str(root / 'yolov8-pose-n_8xb16-500e_coco-640x640.py'))
     p6 = Config.fromfile(str(root / 'yolov8-pose-p6-n_8xb16-500e_coco-1280x1280.py'))
-    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader', 'custom_hooks', 'train_pipeline_no_mosaic'):
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader', 'custom_hooks', 'train_pipeline_no_mosaic',
+                'square_val_dataloader'):
         expected = _resized(base.to_dict()[key], (640, 640), (1280, 1280))
-        assert _resized(p6.to_dict()[key], (1280, 1280), (1280, 1280)) == expected, (
+        assert _without_stride_64(_resized(p6.to_dict()[key], (1280, 1280), (1280, 1280))) == expected, (
             f'{key} of the P6 config differs from the 640 config beyond the input size: restate the 640 config\'s '
             f'{key} at 1280 in configs/yolov8_pose/yolov8-pose-p6-n_8xb16-500e_coco-1280x1280.py')
     assert p6.model.data_preprocessor.pad_size_divisor == 64 and p6.model.head.featmap_strides == (8, 16, 32, 64)
     other = set(base.to_dict()) - {'input_size', 'train_pipeline', 'train_pipeline_no_mosaic', 'val_pipeline',
                                    'random_affine', 'augment_and_pack', 'model', 'train_dataloader', 'val_dataloader',
                                    'test_dataloader', 'custom_hooks'}
+    other -= {'square_val_pipeline', 'square_val_dataloader'}
     assert {k: p6[k] for k in other} == {k: base[k] for k in other}
+    # yolo val pads a P6 model's batches to multiples of its largest stride, 64
+    for loader in (p6.val_dataloader, p6.test_dataloader):
+        assert loader.collate_fn.stride == 64 and loader.dataset.pipeline[1].stride == 64
+        assert loader.batch_sampler.type == 'YOLORectBatchSampler' and loader.dataset.pipeline[1].rect

@@ -11,16 +11,21 @@ model = dict(
     neck=dict(version='v8-p6'),
     head=dict(version='v8-p6', featmap_strides=(8, 16, 32, 64)))
 
+# Evaluation: Ultralytics' rectangular val protocol at 1280, batch shapes in multiples of the largest stride (64),
+# as `yolo val` forms them for a P6 model; the square protocol (1280x1280) as `square_val_dataloader`.
 val_pipeline = [
     dict(type='LoadImage'),
-    dict(type='LetterBox', input_size=input_size, auto=False, pad_val=114),
-    dict(
-        type='PackPoseInputs',
-        meta_keys=('id', 'img_id', 'img_path', 'ori_shape', 'img_shape', 'input_size', 'input_center',
-                   'input_scale')),
+    dict(type='LetterBox', input_size=input_size, rect=True, stride=64, pad_val=114),
+    dict(type='PackPoseInputs', meta_keys={{_base_.val_meta_keys}}),
 ]
-val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
+val_dataloader = dict(collate_fn=dict(type='yolo_rect_collate', stride=64), dataset=dict(pipeline=val_pipeline))
 test_dataloader = val_dataloader
+square_val_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='LetterBox', input_size=input_size, auto=False, pad_val=114),
+    dict(type='PackPoseInputs', meta_keys={{_base_.val_meta_keys}}),
+]
+square_val_dataloader = dict(dataset=dict(pipeline=square_val_pipeline))
 
 augment_and_pack = [
     dict(type='YOLOHSVRandomAug', hgain=0.015, sgain=0.7, vgain=0.4),
