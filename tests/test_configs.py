@@ -85,5 +85,6 @@ def test_p6_config_is_the_640_recipe_at_1280():
     assert {k: p6[k] for k in other} == {k: base[k] for k in other}
     # yolo val pads a P6 model's batches to multiples of its largest stride, 64
     for loader in (p6.val_dataloader, p6.test_dataloader):
-        assert loader.collate_fn.stride == 64 and loader.dataset.pipeline[1].stride == 64
-        assert loader.batch_sampler.type == 'YOLORectBatchSampler' and loader.dataset.pipeline[1].rect
+        letterbox = loader.dataset.pipeline[1]
+        assert letterbox.type == 'LetterBox' and letterbox.rect and letterbox.stride == 64
+        assert loader.batch_sampler.type == 'YOLORectBatchSampler'

@@ -148,20 +148,21 @@ def test_converted_checkpoint_predicts_what_ultralytics_predicts(version, size, 
 
 
 def test_p6_config_evaluates_on_the_batches_of_yolo_val(data_dir, tmp_path, ultralytics):
-    """The P6 config's val dataloader (rect protocol at 1280, stride 64) forms ``yolo val``'s batches of a P6 model."""
+    """The P6 config's val dataloader and data preprocessor (rect protocol at 1280, stride 64) give the model the
+    batches ``yolo val`` gives a P6 model."""
     from pathlib import Path
 
     from mmengine import Config
-    from mmengine.dataset import DefaultSampler
-    from mmengine.registry import FUNCTIONS, init_default_scope
-    from mmpose.registry import DATA_SAMPLERS, DATASETS
+    from mmengine.dataset import DefaultSampler, pseudo_collate
+    from mmengine.registry import init_default_scope
+    from mmpose.registry import DATA_SAMPLERS, DATASETS, MODELS
     from ultralytics.cfg import get_cfg
     from ultralytics.data import build_yolo_dataset
     from ultralytics.data.utils import check_det_dataset
     init_default_scope('mmpose')
     root = Path(__file__).resolve().parents[1]
-    cfg = root / 'configs' / 'yolov8_pose' / 'yolov8-pose-p6-n_8xb16-500e_coco-1280x1280.py'
-    loader = Config.fromfile(str(cfg)).val_dataloader
+    cfg = Config.fromfile(str(root / 'configs' / 'yolov8_pose' / 'yolov8-pose-p6-n_8xb16-500e_coco-1280x1280.py'))
+    loader, preprocessor = cfg.val_dataloader, MODELS.build(cfg.model.data_preprocessor)
     yaml = tmp_path / 'data.yaml'
     yaml.write_text(f'path: {data_dir / "coco8-pose"}\ntrain: images/train\nval: [images/train, images/val]\n'
                     'kpt_shape: [17, 3]\nnames:\n  0: person\n')
@@ -170,17 +171,16 @@ def test_p6_config_evaluates_on_the_batches_of_yolo_val(data_dir, tmp_path, ultr
     batch = 3
     sampler = DATA_SAMPLERS.build(dict(loader.batch_sampler, sampler=DefaultSampler(ds, shuffle=False),
                                        batch_size=batch))
-    collate = FUNCTIONS.get(loader.collate_fn.type)
     data = check_det_dataset(str(yaml))
     ref = build_yolo_dataset(get_cfg(overrides=dict(task='pose', imgsz=1280, mode='val')), data['val'], batch=batch,
                              data=data, mode='val', rect=True, stride=64)  # a P6 model's stride
     assert len(ds) == len(ref) == 8
     shapes = set()
     for k, indices in enumerate(sampler):
-        ours = collate([ds[i] for i in indices], **{a: v for a, v in loader.collate_fn.items() if a != 'type'})
+        ours = preprocessor(pseudo_collate([ds[i] for i in indices]), False)['inputs']
         theirs = ref.collate_fn([ref[i] for i in range(k * batch, min((k + 1) * batch, len(ref)))])
-        ours_img = torch.stack(ours['inputs'])[:, [2, 1, 0]]
-        assert ours_img.shape == theirs['img'].shape and torch.equal(ours_img, theirs['img']), k
-        assert ours_img.shape[2] % 64 == 0 and ours_img.shape[3] % 64 == 0
-        shapes.add(tuple(ours_img.shape[2:]))
+        ref_img = theirs['img'].float() / 255  # what Ultralytics' validator feeds the model
+        assert ours.shape == ref_img.shape and torch.equal(ours, ref_img), k
+        assert ours.shape[2] % 64 == 0 and ours.shape[3] % 64 == 0
+        shapes.add(tuple(ours.shape[2:]))
     assert len(shapes) >= 2, shapes

@@ -11,14 +11,15 @@ model = dict(
     neck=dict(version='v8-p6'),
     head=dict(version='v8-p6', featmap_strides=(8, 16, 32, 64)))
 
-# Evaluation: Ultralytics' rectangular val protocol at 1280, batch shapes in multiples of the largest stride (64),
-# as `yolo val` forms them for a P6 model; the square protocol (1280x1280) as `square_val_dataloader`.
+# Evaluation: Ultralytics' rectangular val protocol at 1280 with batch shapes in multiples of the largest stride, 64,
+# as `yolo val` forms them for a P6 model (LetterBox records its stride for the data preprocessor's batch padding);
+# the square protocol (1280x1280) as `square_val_dataloader`.
 val_pipeline = [
     dict(type='LoadImage'),
     dict(type='LetterBox', input_size=input_size, rect=True, stride=64, pad_val=114),
     dict(type='PackPoseInputs', meta_keys={{_base_.val_meta_keys}}),
 ]
-val_dataloader = dict(collate_fn=dict(type='yolo_rect_collate', stride=64), dataset=dict(pipeline=val_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
 test_dataloader = val_dataloader
 square_val_pipeline = [
     dict(type='LoadImage'),
