@@ -91,6 +91,7 @@ def _calibrated_reference(version: str, images, shift: float) -> torch.nn.Module
     the same score; measured statistics give input-dependent features and distinct scores. The class bias is then
     raised by ``shift`` so that a few dozen boxes pass the 0.25 threshold.
     """
+    torch.manual_seed(0)  # the weights: PyTorch's default init draws from the global generator
     ref = randomize_batchnorm(build_ultralytics_pose(version, 'n'), seed=5)
     for m in ref.modules():
         if isinstance(m, torch.nn.BatchNorm2d):
@@ -117,7 +118,7 @@ def _match(ours, theirs, name: str) -> None:
                                err_msg=name)
 
 
-@pytest.mark.parametrize('version,size,shift', [('v8-p6', 1280, 1.5), ('12', 640, 2.0)])
+@pytest.mark.parametrize('version,size,shift', [('v8-p6', 1280, 1.5), ('12', 640, 2.5)])
 def test_converted_checkpoint_predicts_what_ultralytics_predicts(version, size, shift, tmp_path, data_dir,
                                                                  ultralytics):
     """The whole predict path (letterbox, network, decode, NMS, mapping back) of a converted random-weight model
