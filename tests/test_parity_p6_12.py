@@ -105,6 +105,40 @@ def _calibrated_reference(version: str, images, shift: float) -> torch.nn.Module
     return ref.eval()
 
 
+def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU matrix of (N, 4) and (M, 4) xyxy boxes."""
+    lt = np.maximum(a[:, None, :2], b[None, :, :2])
+    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.clip(rb - lt, 0, None).prod(-1)
+    area = lambda x: (x[:, 2] - x[:, 0]) * (x[:, 3] - x[:, 1])  # noqa: E731
+    return inter / (area(a)[:, None] + area(b)[None] - inter + 1e-9)
+
+
+def _borderline_extras(ours, theirs, name: str, conf: float = 0.25, iou: float = 0.7) -> tuple:
+    """Indices (ours, theirs) of the detections both sides agree on.
+
+    A random-weight model puts many boxes next to the score and NMS thresholds, where the last float bit (thread
+    count, kernel order) decides; a detection only one side keeps must be such a borderline case: its score within
+    0.01 of ``conf``, or an IoU within 0.05 of ``iou`` with a detection both keep. At most two per image.
+    """
+    from scipy.optimize import linear_sum_assignment
+    ref_boxes = theirs.boxes.xyxy.numpy()
+    dist = np.abs(ours.bboxes[:, None] - ref_boxes[None]).max(-1)
+    rows, cols = linear_sum_assignment(dist)
+    keep = dist[rows, cols] <= 0.5
+    rows, cols = rows[keep], cols[keep]
+    extras = [(ours.bboxes, ours.bbox_scores, set(range(len(ours.bboxes))) - set(rows), ours.bboxes[rows]),
+              (ref_boxes, theirs.boxes.conf.numpy(), set(range(len(ref_boxes))) - set(cols), ref_boxes[cols])]
+    assert sum(len(e[2]) for e in extras) <= 2, f'{name}: {len(ours.bboxes)} detections, Ultralytics has ' \
+        f'{len(ref_boxes)}, {len(rows)} in common'
+    for boxes, scores, idx, kept in extras:
+        for i in idx:
+            near_iou = len(kept) and np.abs(_iou(boxes[i:i + 1], kept) - iou).min() <= 0.05
+            assert abs(scores[i] - conf) <= 0.01 or near_iou, (
+                f'{name}: a detection only one side keeps is not borderline (score {scores[i]:.4f})')
+    return rows, cols
+
+
 def _match(ours, theirs, name: str) -> None:
     """One-to-one assignment of detections by box distance; then boxes, keypoints and scores must agree."""
     from scipy.optimize import linear_sum_assignment
@@ -140,11 +174,10 @@ def test_converted_checkpoint_predicts_what_ultralytics_predicts(version, size, 
         img = str(data_dir / 'images' / name)
         expected = reference.predict(img, imgsz=size, conf=0.25, iou=0.7, verbose=False)[0]
         got = inference(ours, img, input_size=size).pred_instances
-        n = len(expected.boxes)
-        assert len(got.bboxes) == n, f'{name}: {len(got.bboxes)} detections, Ultralytics has {n}'
-        total += n
-        if n:
-            _match(got, expected, name)
+        rows, cols = _borderline_extras(got, expected, name)
+        total += len(rows)
+        if len(rows):
+            _match(got[rows], expected[cols], name)
     assert total >= 10, total  # not vacuous
 
 

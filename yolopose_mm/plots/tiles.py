@@ -12,7 +12,6 @@ import numpy as np
 from mmengine.structures import InstanceData
 from mmpose.structures import PoseDataSample
 
-from ..visualization import _visualizer
 
 
 @dataclass
@@ -56,6 +55,7 @@ def _draw_one(image: np.ndarray, inst: TileInstances, dataset_meta: dict, kpt_th
     pred.keypoint_scores = inst.keypoint_scores.astype(np.float32)
     pred.keypoints_visible = inst.keypoint_scores.astype(np.float32)
     sample.pred_instances = pred
+    from ..visualization import _visualizer  # mmpose's visualizer imports torchvision: only when drawing
     vis = _visualizer(dataset_meta, radius, line_width)
     rgb = np.ascontiguousarray(image[..., ::-1])
     if len(pred.bboxes):
