@@ -4,25 +4,16 @@ the real Runner, and CUDA predictions equal to CPU ones. NMS on CUDA: tests/test
 single-GPU machine; never run in this project's CPU-only CI."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 import torch
+from test_amp import _train_module  # tools/train.py as a module
 
 REPO = Path(__file__).resolve().parents[1]
 PLAIN = REPO / 'tests' / 'configs' / 'coco8_tiny_plain.py'
 
 pytestmark = pytest.mark.gpu
-
-
-def _train_module():
-    sys.path.insert(0, str(REPO / 'tools'))
-    try:
-        import train
-    finally:
-        sys.path.pop(0)
-    return train
 
 
 @pytest.mark.parametrize('amp', ['fp16', 'bf16'])

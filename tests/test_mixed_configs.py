@@ -4,9 +4,6 @@ evaluate with tools/test.py; and the channel contract errors a user meets when w
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +12,7 @@ import torch
 from mmpose.structures import PoseDataSample
 
 import yolopose_mm  # noqa: F401  (registers our modules)
+from tool_runner import run_tool
 
 REPO = Path(__file__).resolve().parents[1]
 MIXED = REPO / 'configs' / 'mixed'
@@ -31,11 +29,7 @@ FAST = ['train_cfg.max_epochs=1', 'train_dataloader.batch_size=2', 'train_datalo
 
 
 def _run(tool: str, *args: str, data_dir: Path) -> str:
-    env = dict(os.environ, YOLOPOSE_DATA=str(data_dir), PYTHONPATH=str(REPO), OMP_NUM_THREADS='2')
-    proc = subprocess.run([sys.executable, str(REPO / 'tools' / tool), *args], capture_output=True, text=True,
-                          env=env, timeout=900, cwd=str(REPO))
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return proc.stdout + proc.stderr
+    return run_tool(tool, *args, data_dir=data_dir, timeout=900, cwd=REPO, OMP_NUM_THREADS='2')
 
 
 def _build(config: Path):

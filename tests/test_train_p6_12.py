@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 
 import yolopose_mm  # noqa: F401  (safe globals for loading runner checkpoints)
+from tool_runner import run_tool
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = REPO / 'tests' / 'configs' / 'coco8_tiny.py'
@@ -24,11 +22,7 @@ FAMILY_OPTIONS = {
 
 
 def _run(tool: str, *args: str, data_dir: Path) -> str:
-    env = dict(os.environ, YOLOPOSE_DATA=str(data_dir), PYTHONPATH=str(REPO))
-    proc = subprocess.run([sys.executable, str(REPO / 'tools' / tool), *args], capture_output=True, text=True,
-                          env=env, timeout=900)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return proc.stdout + proc.stderr
+    return run_tool(tool, *args, data_dir=data_dir, timeout=900)
 
 
 @pytest.mark.slow

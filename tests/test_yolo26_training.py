@@ -4,12 +4,10 @@ the one-to-many weight following the runner's epoch) learns coco8-pose, and tool
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from tool_runner import run_tool
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / 'tests' / 'configs' / 'coco8_tiny_26.py'  # the coco8 recipe at 160 px, no augmentation
@@ -17,11 +15,7 @@ EPOCHS = 30
 
 
 def _run(tool: str, *args: str, data_dir: Path) -> str:
-    env = dict(os.environ, YOLOPOSE_DATA=str(data_dir), PYTHONPATH=str(REPO))
-    proc = subprocess.run([sys.executable, str(REPO / 'tools' / tool), *args], capture_output=True, text=True,
-                          env=env, timeout=1200)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return proc.stdout + proc.stderr
+    return run_tool(tool, *args, data_dir=data_dir, timeout=1200)
 
 
 @pytest.mark.slow
