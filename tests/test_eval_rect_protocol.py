@@ -128,6 +128,37 @@ def test_preprocessor_and_sampler_errors(preprocessor):
         YOLORectBatchSampler(object(), 4)
 
 
+def test_unmarked_rect_batch_warns_once_with_the_fix():
+    """LetterBox(rect=True) whose mark PackPoseInputs dropped: mmpose pads bottom-right; one warning says so."""
+    from mmpose.datasets.transforms import PackPoseInputs
+    from mmpose.registry import MODELS
+    preprocessor = MODELS.build(dict(type='YOLOPoseDataPreprocessor'))
+    keys = tuple(k for k in META_KEYS if k != 'rect_letterbox')
+
+    def unmarked(h, w):
+        out = LetterBox(640, rect=True)(dict(img=np.zeros((h, w, 3), np.uint8), ori_shape=(h, w), img_path='x'))
+        return PackPoseInputs(meta_keys=keys)(out)
+
+    import logging
+
+    from mmengine.logging import MMLogger
+    records = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = lambda record: records.append(record.getMessage())
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(handler)
+    fix = "add 'rect_letterbox' to PackPoseInputs' meta_keys"
+    try:
+        preprocessor(pseudo_collate([_packed(480, 640), _packed(640, 480)]), False)  # marked: no warning
+        assert not records
+        for _ in range(2):
+            out = preprocessor(pseudo_collate([unmarked(480, 640), unmarked(640, 480)]), False)
+    finally:
+        logger.removeHandler(handler)
+    assert len(records) == 1 and fix in records[0]
+    assert tuple(out['inputs'].shape[-2:]) == (672, 672)  # mmpose pads both (512x672, 672x512) to the largest
+
+
 def test_order_and_sharding_by_whole_batches(monkeypatch):
     paths = [f'img_{c}.jpg' for c in 'dcbaefgh']
     hws = [(480, 640), (640, 480), (480, 640), (500, 500), (427, 640), (640, 427), (480, 640), (360, 640)]

@@ -14,10 +14,13 @@ mmpose's ``MMPoseInferencer`` / ``inference_bottomup`` and mmdeploy all read the
 """
 from __future__ import annotations
 
+import logging
+
 from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 import torch
+from mmengine.logging import print_log
 from mmpose.models.data_preprocessors import PoseDataPreprocessor
 from mmpose.registry import MODELS
 
@@ -86,8 +89,13 @@ class YOLOPoseDataPreprocessor(PoseDataPreprocessor):
 
     A batch whose samples all carry the ``rect_letterbox`` mark (``LetterBox(rect=True)`` with
     ``'rect_letterbox'`` in ``PackPoseInputs``' ``meta_keys``) is padded by :func:`pad_rect_batch` first; then
-    normalisation, stacking and ``pad_size_divisor`` as in mmpose. Other batches are mmpose's behaviour exactly.
+    normalisation, stacking and ``pad_size_divisor`` as in mmpose. Other batches are mmpose's behaviour exactly;
+    an unmarked batch of differently sized images (mmpose pads those at the bottom right, not centred as
+    ``yolo val``: usually a ``LetterBox(rect=True)`` whose mark ``PackPoseInputs`` dropped) logs one warning that
+    names the fix.
     """
+
+    _warned_unmarked = False
 
     def forward(self, data: dict, training: bool = False) -> dict:
         samples = data.get('data_samples')
@@ -102,6 +110,13 @@ class YOLOPoseDataPreprocessor(PoseDataPreprocessor):
             elif any(marked):
                 raise ValueError('YOLOPoseDataPreprocessor: only some samples of the batch come from '
                                  "LetterBox(rect=True) (metainfo 'rect_letterbox'); batch them with one pipeline")
+            elif not self._warned_unmarked and len({tuple(x.shape[-2:]) for x in inputs}) > 1:
+                self._warned_unmarked = True
+                print_log('YOLOPoseDataPreprocessor: a batch of differently sized images without the '
+                          "'rect_letterbox' mark is padded at the bottom right (mmpose's rule), not centred as "
+                          "yolo val does; if the pipeline has LetterBox(rect=True), add 'rect_letterbox' to "
+                          "PackPoseInputs' meta_keys (this warning is shown once)", logger='current',
+                          level=logging.WARNING)
         return super().forward(data, training)
 
 
