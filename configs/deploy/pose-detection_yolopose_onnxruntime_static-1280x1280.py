@@ -1,0 +1,4 @@
+# ONNX Runtime, static 1 x 3 x 1280 x 1280 input (YOLOv8-pose-p6), NMS in the graph.
+_base_ = ['./pose-detection_yolopose_onnxruntime_static-640x640.py']
+
+onnx_config = dict(input_shape=[1280, 1280])
