@@ -52,3 +52,13 @@ def test_p6_export_at_1280_matches_eager(backend, p6_checkpoint, data_dir, tmp_p
         b = run_backend(model, model_cfg, [img], 1280, auto=False)[0]
         assert tuple(b.metainfo['input_size']) == (1280, 1280)
         _assert_same(a.pred_instances, b.pred_instances, f'{backend} p6-n on {Path(img).name}')
+    if backend == 'ncnn':  # raw head outputs: fp32 weights (pnnx's default fp16 moved them by up to 0.44)
+        x = torch.rand(1, 3, 1280, 1280, generator=torch.Generator().manual_seed(0))
+        with torch.no_grad():
+            raw = eager.head(eager.neck(eager.backbone(x)))
+        out = model.wrapper({'input': x})
+        for name, value in out.items():
+            assert (value - getattr(raw, name)).abs().max() < 0.01, name
+        # a channels-last input (ncnn.Mat wraps a temporary contiguous copy: it used to give NaNs or a segfault)
+        cl = model.wrapper({'input': x.contiguous(memory_format=torch.channels_last)})
+        assert all(torch.equal(cl[k], out[k]) for k in out)
