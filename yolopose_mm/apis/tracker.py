@@ -23,6 +23,9 @@ def _build_mmdet_tracker(cfg: Dict[str, Any]):
     from mmdet.registry import MODELS
     from mmengine.registry import DefaultScope
     with DefaultScope.overwrite_default_scope('mmdet'):
+        if cfg.get('type') == 'ByteTracker':  # mmdet's ByteTracker, its cost matrix in numpy (same matching)
+            from .byte_tracker_numpy import NumpyCostByteTracker
+            return NumpyCostByteTracker(**{k: v for k, v in cfg.items() if k != 'type'})
         return MODELS.build(cfg)
 
 
@@ -45,13 +48,31 @@ def _rows_of(out_boxes: np.ndarray, out_scores: np.ndarray, boxes: np.ndarray, s
     return rows
 
 
+def _take(inst: InstanceData, rows: np.ndarray) -> InstanceData:
+    """``inst[rows]`` (every field's rows ``rows``, copied) for fields that are numpy arrays or tensors, without
+    the per-field index conversions of ``InstanceData.__getitem__``; other field types go through it."""
+    fields: Dict[str, Any] = {}
+    for key, value in inst.items():
+        if isinstance(value, np.ndarray):
+            fields[key] = value[rows]
+        elif isinstance(value, torch.Tensor):
+            fields[key] = value[torch.from_numpy(rows).to(value.device)]
+        else:
+            return inst[rows] if len(inst) else inst.clone()
+    out = InstanceData(metainfo=inst.metainfo)
+    out.set_data(fields)
+    return out
+
+
 class PoseTracker:
     """Gives the people of consecutive frames persistent IDs.
 
     The detections of each frame (boxes and scores of a ``PoseDataSample``) go to an mmdet tracker built from
     ``configs/trackers/<name>.py``; the keypoints follow their box. A track gets its public ID (1, 2, 3, ... in
     the order tracks are confirmed) once mmdet confirms it (``num_tentatives`` frames in a row; at once on the
-    first frame), so IDs of one-frame false detections are never shown.
+    first frame), so IDs of one-frame false detections are never shown. ByteTrack runs on
+    :class:`~yolopose_mm.apis.byte_tracker_numpy.NumpyCostByteTracker`: mmdet's ``ByteTracker`` with its cost
+    matrix computed in numpy (the same costs and assignments, bit for bit; less overhead per frame).
 
     Args:
         tracker: ``'bytetrack'``, ``'ocsort'``, a tracker config file or dict (:func:`load_tracker_config`).
@@ -95,6 +116,7 @@ class PoseTracker:
             A new sample (the input is not changed): ``pred_instances`` holds the people on a confirmed track,
             ordered by ``track_ids`` (M', int64); ``untracked_instances`` the other detections (below the
             tracker's thresholds, or the first frame(s) of a track not yet confirmed); metainfo ``frame_id``.
+            The instances are copies; the metainfo values and other fields are the input's own objects.
         """
         t0 = time.perf_counter()
         frame_id = self.frame_id + 1 if frame_id is None else int(frame_id)
@@ -102,7 +124,7 @@ class PoseTracker:
             raise ValueError(f'PoseTracker.update: frame_id {frame_id} is not after the last one ({self.frame_id})')
         self.frame_id = frame_id
         inst = sample.pred_instances
-        boxes = _as_numpy(inst.bboxes).astype(np.float32).reshape(-1, 4)
+        boxes = _as_numpy(inst.bboxes).astype(np.float32).reshape(-1, 4)  # copies: the tracker keeps its rows
         scores = _as_numpy(inst.bbox_scores).astype(np.float32).reshape(-1)
         labels = _as_numpy(inst.labels).astype(np.int64).reshape(-1) if 'labels' in inst else \
             np.zeros(len(boxes), np.int64)
@@ -110,18 +132,22 @@ class PoseTracker:
             rows, ids = self._associate(boxes, scores, labels, frame_id)
         order = np.argsort(ids, kind='stable')
         rows, ids = rows[order], ids[order]
-        others = np.setdiff1d(np.arange(len(boxes)), rows)
-        tracked = inst[rows] if len(inst) else inst.clone()
+        others = np.ones(len(boxes), bool)
+        others[rows] = False
+        tracked = _take(inst, rows)
         tracked.track_ids = ids
         if self._smoother is not None and len(tracked):
             kpts = _as_numpy(tracked.keypoints)
             tracked.keypoints = self._smoother(ids, kpts, frame_id / self.fps).astype(kpts.dtype)
-        out = PoseDataSample(metainfo={**sample.metainfo, 'frame_id': frame_id})
+        out = PoseDataSample()
+        for key, value in sample.metainfo_items():  # shared, not deep-copied (set_metainfo would copy them)
+            out.set_field(value, key, field_type='metainfo')
+        out.set_field(frame_id, 'frame_id', field_type='metainfo')
         for key in sample.keys():  # other fields are shared, not copied (neither sample is changed later)
             if key != 'pred_instances':
                 out.set_field(getattr(sample, key), key)
         out.pred_instances = tracked
-        out.untracked_instances = inst[others] if len(inst) else inst.clone()
+        out.untracked_instances = _take(inst, np.flatnonzero(others))
         self.tracker_seconds += time.perf_counter() - t0
         return out
 
