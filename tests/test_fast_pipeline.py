@@ -174,3 +174,43 @@ def test_collate_gives_the_data_preprocessor_the_same_batch(data_dir):
     for a, b in zip(ours['data_samples'], ref['data_samples']):
         for k in b.gt_instance_labels.keys():
             assert torch.equal(a.gt_instance_labels.get(k), b.gt_instance_labels.get(k)), k
+
+
+def test_batch_of_slots_gives_the_samples_one_by_one_and_collates_without_a_copy(data_dir):
+    """A batch of keys (``__getitems__``: the final images written into one batch tensor by HSV / flip / pack) gives
+    the samples of one key at a time for two epochs, with and without mosaic, and ``yolo_pose_collate`` hands that
+    batch tensor on as it is."""
+    from yolopose_mm.datasets import yolo_pose_collate
+    init_default_scope('mmpose')
+    yaml = str(data_dir / 'coco8-pose' / 'coco8-pose.yaml')
+    mosaic = _pipeline(False)
+    no_mosaic = [s for s in mosaic if s['type'] != 'YOLOMosaic']
+    no_hsv = [s for s in mosaic if s['type'] != 'YOLOHSVRandomAug']  # the flip (or pack) writes the slot
+    for steps in (mosaic, no_mosaic, no_hsv):
+        ds = DATASETS.build(dict(type='YOLOPoseDataset', data_yaml=yaml, split='train', metainfo='coco',
+                                 pipeline=steps))
+        pool = tuple(range(len(ds)))
+        for epoch in range(2):
+            keys = [SampleKey(i, 0, epoch, pool) for i in range(len(ds))]
+            batch = ds.__getitems__(keys)
+            base = batch[0]['inputs'].untyped_storage()
+            for key, sample in zip(keys, batch):
+                assert sample['inputs'].untyped_storage().data_ptr() == base.data_ptr()
+                _assert_same_sample(sample, ds[key])
+            flips = [s['data_samples'].flip for s in batch]
+            collated = yolo_pose_collate(batch)
+            assert collated['inputs'].untyped_storage().data_ptr() == base.data_ptr()  # no copy
+            assert torch.equal(collated['inputs'], torch.stack([ds[k]['inputs'] for k in keys]))
+        assert any(flips) and not all(flips)
+
+
+def test_slot_is_not_shared_by_deep_copies():
+    from yolopose_mm.datasets.image_batch import ImageBatch, batch_of_slots
+    slots = ImageBatch(2).slots()
+    img = np.zeros((4, 5, 3), np.uint8)
+    assert copy.deepcopy(slots[0]).out(img) is None
+    a, b = slots[0].out(img), slots[1].out(img)
+    assert a.shape == (4, 5, 3) and slots[0].holds(a) and not slots[0].holds(b) and not slots[0].holds(img)
+    assert slots[1].out(np.zeros((4, 6, 3), np.uint8)) is None  # another shape: no slot
+    views = [s.tensor().permute(2, 0, 1) for s in slots]
+    assert batch_of_slots(views).shape == (2, 3, 4, 5) and batch_of_slots(views[::-1]) is None

@@ -9,6 +9,8 @@ from mmengine.dataset import pseudo_collate
 from mmengine.registry import FUNCTIONS
 from torch.utils.data import default_collate
 
+from .image_batch import batch_of_slots
+
 
 @FUNCTIONS.register_module()
 def yolo_pose_collate(data_batch: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
@@ -17,7 +19,9 @@ def yolo_pose_collate(data_batch: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
     * images of one size become one (B, C, H, W) tensor (the data preprocessor takes a batch tensor as well as a
       list, with the same result; in a worker, the tensor is allocated in shared memory directly); when the samples
       are (C, H, W) views of (H, W, C) images (``YOLOPackPoseInputs``), the batch is a view of the stacked
-      (B, H, W, C) images, so the transposition happens once, in the data preprocessor (on the GPU there), and
+      (B, H, W, C) images, so the transposition happens once, in the data preprocessor (on the GPU there); when
+      they are the slots of one ``ImageBatch`` (the dataset's ``__getitems__``), that batch tensor is used as is,
+      without a copy, and
     * each tensor field of the samples' ``gt_instance_labels`` is joined into one tensor that the samples view.
 
     A worker then hands over a handful of shared-memory tensors per batch instead of about six per sample (each
@@ -30,7 +34,10 @@ def yolo_pose_collate(data_batch: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
     if all(isinstance(x, torch.Tensor) and x.dim() == 3 and x.shape == inputs[0].shape and x.dtype == inputs[0].dtype
            for x in inputs):
         hwc = [x.permute(1, 2, 0) for x in inputs]
-        if all(x.is_contiguous() for x in hwc):  # (C, H, W) views of (H, W, C) images: stack those, no transpose
+        batch = batch_of_slots(inputs)
+        if batch is not None:  # the images were written into one batch tensor already
+            inputs = batch
+        elif all(x.is_contiguous() for x in hwc):  # (C, H, W) views of (H, W, C) images: stack those, no transpose
             inputs = default_collate(hwc).permute(0, 3, 1, 2)
         else:
             inputs = default_collate(inputs)

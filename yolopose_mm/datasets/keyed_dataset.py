@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from typing import Any
+from typing import Any, List, Optional, Sequence
 
 import numpy as np
 from mmengine.dataset import BaseDataset
@@ -11,6 +11,7 @@ from mmpose.datasets.datasets.body import CocoDataset
 from mmpose.registry import DATASETS
 from torch.utils.data import get_worker_info
 
+from .image_batch import ImageBatch, ImageSlot
 from .sample_key import SampleKey, seeded_rngs
 from .transforms.mosaic import check_lazy_mosaic
 
@@ -44,6 +45,10 @@ class SampleKeyMixin:
     sample then depends only on the key: not on the worker, the number of workers, whether they persist, or what
     ran before; a resumed run redraws exactly the samples of the uninterrupted one. A pipeline that returns None is
     retried on another image drawn from the same seeded stream. An int index behaves as in mmengine.
+
+    A batch of keys (``__getitems__``, which torch's dataloader calls with a batch sampler) also gets one
+    :class:`ImageBatch`: each sample's pipeline input carries its ``img_slot``, the place in the batch tensor its
+    final image is written into (see ``image_batch``); the samples are the same as one by one.
     """
 
     accepts_sample_keys = True
@@ -55,24 +60,34 @@ class SampleKeyMixin:
     def __getitem__(self, idx: Any) -> Any:
         if not isinstance(idx, SampleKey):
             return super().__getitem__(idx)
+        return self._keyed_item(idx, None)
+
+    def __getitems__(self, keys: Sequence[Any]) -> List[Any]:
+        if not keys or not all(isinstance(k, SampleKey) for k in keys):
+            return [self[k] for k in keys]
+        return [self._keyed_item(k, slot) for k, slot in zip(keys, ImageBatch(len(keys)).slots())]
+
+    def _keyed_item(self, idx: SampleKey, slot: Optional[ImageSlot]) -> Any:
         if not self._fully_initialized:
             self.full_init()
         key = idx
         # in a worker nobody else uses the global generators; in the main process, leave them running afterwards
         with seeded_rngs(key, restore=get_worker_info() is None):
             for _ in range(self.max_refetch + 1):
-                data = self.prepare_keyed(key)
+                data = self.prepare_keyed(key, slot)
                 if data is not None:
                     return data
                 key = key._replace(index=random.randrange(len(self)))
         raise RuntimeError(f'{type(self).__name__}: the pipeline returned None for {self.max_refetch + 1} samples in '
                            f'a row (starting from {idx}); check the transforms that drop samples')
 
-    def prepare_keyed(self, key: SampleKey) -> Any:
-        """The pipeline's output for ``key`` (its RNGs already seeded)."""
+    def prepare_keyed(self, key: SampleKey, slot: Optional[ImageSlot] = None) -> Any:
+        """The pipeline's output for ``key`` (its RNGs already seeded); ``slot``: where its image may go."""
         data_info = self.get_data_info(key.index)
         data_info['dataset'] = self
         data_info['sample_key'] = key
+        if slot is not None:
+            data_info['img_slot'] = slot
         return self.pipeline(data_info)
 
 

@@ -26,8 +26,9 @@ class YOLORandomFlip(BaseTransform):
         prob: flip probability.
         direction: 'horizontal' or 'vertical'.
 
-    Draws from Python's ``random`` (seeded per sample by the dataset). Required keys: img. Modified keys: img, bbox,
-    keypoints, keypoints_visible. Added keys: flip, flip_direction.
+    The flipped image goes into the sample's ``img_slot`` of the batch when there is one (in place when the image
+    is already there). Draws from Python's ``random`` (seeded per sample by the dataset). Required keys: img.
+    Modified keys: img, bbox, keypoints, keypoints_visible. Added keys: flip, flip_direction.
     """
 
     def __init__(self, prob: float = 0.5, direction: str = 'horizontal') -> None:
@@ -53,7 +54,12 @@ class YOLORandomFlip(BaseTransform):
         img = results['img']
         h, w = img.shape[:2]
         horizontal = self.direction == 'horizontal'
-        results['img'] = cv2.flip(img, 1 if horizontal else 0)
+        slot = results.get('img_slot')
+        if slot is not None and slot.holds(img):  # the sample's own slot of the batch: flip it in place
+            results['img'] = cv2.flip(img, 1 if horizontal else 0, dst=img)
+        else:
+            dst = slot.out(img) if slot is not None else None
+            results['img'] = cv2.flip(img, 1 if horizontal else 0, dst=dst)
         axis, size = (0, w) if horizontal else (1, h)
         if results.get('bbox') is not None:
             b = results['bbox'].copy()

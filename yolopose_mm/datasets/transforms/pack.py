@@ -27,7 +27,9 @@ class YOLOPackPoseInputs(PackPoseInputs):
     * ``inputs`` is a (3, H, W) view of the (H, W, 3) image, not a contiguous copy: the data preprocessor copies the
       batch anyway (channel order, float, normalisation, padding), on the GPU when training there;
     * ``gt_instance_labels`` are tensors from the start (no numpy ``InstanceData`` converted afterwards);
-    * metainfo values are set without a deep copy (the dataset hands out fresh copies already).
+    * metainfo values are set without a deep copy (the dataset hands out fresh copies already);
+    * with an ``img_slot`` (a batch from ``SampleKeyMixin.__getitems__``) the image is the slot's view of the batch
+      tensor, copied there only when no earlier transform wrote it there.
 
     Samples with pixel-level targets (``field_mapping_table`` keys, e.g. heatmaps) are packed by the base class.
     """
@@ -55,6 +57,14 @@ class YOLOPackPoseInputs(PackPoseInputs):
                 sample.set_field(results[key], key, field_type='metainfo')
         if img.ndim == 2:
             img = img[..., None]
+        slot = results.get('img_slot')
+        if slot is not None and not slot.holds(img):
+            dst = slot.out(img)
+            if dst is not None:
+                np.copyto(dst, img)
+                img = dst
+        if slot is not None and slot.holds(img):  # a view of the batch tensor (yolo_pose_collate keeps it)
+            return dict(inputs=slot.tensor().permute(2, 0, 1), data_samples=sample)
         if not img.flags.writeable:  # e.g. a cached decoded image: the tensor must not alias it
             img = img.copy()
         return dict(inputs=torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1), data_samples=sample)
