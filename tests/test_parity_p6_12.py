@@ -55,10 +55,10 @@ def test_params_outputs_and_flops_match(version, scale, tmp_path, ultralytics):
         ref_k = y[:, 5:].view(1, 17, 3, -1).permute(0, 3, 1, 2)
         _close(dec.keypoints, ref_k[..., :2])
         _close(dec.keypoint_scores, ref_k[..., 2])
-    if scale in ('n', 'x'):
-        ref_flops = count_flops(_UltralyticsDecoded(ref), (FLOPS_SIZE, FLOPS_SIZE))
-        our_flops = count_flops(PoseNetworkForFlops(ours), (FLOPS_SIZE, FLOPS_SIZE))
-        assert abs(our_flops - ref_flops) / ref_flops < 0.01, (our_flops, ref_flops)
+    # every scale (measured ratios ours/theirs - 1: -1e-5 to -3e-5); 2-5 s of tracing each, whatever the size
+    ref_flops = count_flops(_UltralyticsDecoded(ref), (FLOPS_SIZE, FLOPS_SIZE))
+    our_flops = count_flops(PoseNetworkForFlops(ours), (FLOPS_SIZE, FLOPS_SIZE))
+    assert abs(our_flops - ref_flops) / ref_flops < 0.01, (our_flops, ref_flops)
 
 
 @pytest.mark.parametrize('version,size', [('v8-p6', 384), ('12', 320)])
