@@ -3,7 +3,7 @@
 """Pose tracking speed, our ``yolopose_mm.apis.track`` vs Ultralytics ``YOLO(pt).track`` (a benchmark, not a test).
 
     python tools/analysis/benchmark_track.py [--pt yolo11n-pose.pt] [--video v.mp4] [--frames 60] [--size 640]
-        [--tracker bytetrack|ocsort] [--runs 5] [--threads 1 2]
+        [--tracker bytetrack|ocsort] [--runs 5] [--threads 1 2] [--track-only]
 
 Each run is the whole job on the clip: read every frame from the mp4, detect (letterbox, network, NMS, map back)
 and track. Same weights, input size, tracker settings (ours: configs/trackers/<tracker>.py, which restates
@@ -42,6 +42,9 @@ def main(argv: List[str] = None) -> int:
     parser.add_argument('--tracker', default='bytetrack', choices=('bytetrack', 'ocsort'))
     parser.add_argument('--runs', type=int, default=5, help='timed runs per method and thread count')
     parser.add_argument('--threads', type=int, nargs='+', default=None, help='default: torch default')
+    parser.add_argument('--track-only', action='store_true',
+                        help="time only ours and Ultralytics' track (more runs in the same time; no predict, "
+                             'no overhead line)')
     args = parser.parse_args(argv)
     os.environ.setdefault('YOLO_OFFLINE', '1')
     os.environ.setdefault('YOLO_CONFIG_DIR', tempfile.mkdtemp(prefix='yolo_cfg_'))
@@ -97,6 +100,8 @@ def main(argv: List[str] = None) -> int:
     base = 'ours track, batch 1, one thread'
     methods = {'ultralytics track': ult_track, 'ours track': ours(), base: ours(batch_size=1, prefetch=False),
                'ultralytics predict': ult_predict, 'ours predict': ours_predict}
+    if args.track_only:
+        methods = {k: methods[k] for k in ('ultralytics track', 'ours track')}
     import subprocess
     load = subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()
     print(f'weights {Path(pt).name}; clip {video} ({len(frames)} frames {frames[0].shape[1]}x{frames[0].shape[0]}); '
@@ -127,8 +132,12 @@ def main(argv: List[str] = None) -> int:
             print(f'  {key:33s} median {med[key] * 1000 / n:8.2f} ms/frame  {fps[key]:7.2f} frames/s  CPU '
                   f'{statistics.median(cpu[key]) * 1000 / n:8.2f} ms/frame  (runs: '
                   f'{", ".join(f"{t:.2f}" for t in times[key])} s)')
-        print(f'  frames/s ours / Ultralytics: {fps["ours track"] / fps["ultralytics track"]:.3f} '
-              f'(batch 1, one thread: {fps[base] / fps["ultralytics track"]:.3f})')
+        ratios = sorted(u / o for o, u in zip(times['ours track'], times['ultralytics track']))
+        print(f'  frames/s ours / Ultralytics: {fps["ours track"] / fps["ultralytics track"]:.3f} (run by run: '
+              f'{", ".join(f"{r:.3f}" for r in ratios)})')
+        if args.track_only:
+            continue
+        print(f'  batch 1, one thread / Ultralytics: {fps[base] / fps["ultralytics track"]:.3f}')
         ours_over = (med[base] - med['ours predict']) * 1000 / n
         ult_over = (med['ultralytics track'] - med['ultralytics predict']) * 1000 / n
         print(f'  tracking overhead (track - predict, both in one thread): ours {ours_over:.2f} ms/frame, '
