@@ -3,14 +3,16 @@
 """Eager forward latency, ours vs Ultralytics, same weights (a benchmark, not a test).
 
     python tools/analysis/benchmark.py [--pt yolo11n-pose.pt | --yaml yolov8n-pose-p6.yaml] [--size 1280]
-        [--runs 30] [--threads 2]
+        [--runs 30] [--threads 2] [--end2end] [--fuse]
 
 Both models run in one process, alternately, batch 1, fp32, on the CPU, after warm-up; prints the medians and
 the ratio ours / Ultralytics. ``--yaml`` benchmarks a model no trained checkpoint exists for: Ultralytics'
 PoseModel built from that yaml of its wheel with random weights (``--seed``; randomised BatchNorm statistics), saved
 as a ``.pt`` and converted with our converter (:mod:`random_weights`). ``--size`` defaults to the size the model's
-yolopose_mm config states (1280 for YOLOv8-pose-p6, else 640). Needs the Ultralytics reference
-(requirements/tests.txt).
+yolopose_mm config states (1280 for YOLOv8-pose-p6, else 640). YOLO26: ours runs the one branch set the path needs
+(``--end2end``: one-to-one + top 300, else one-to-many), Ultralytics' unfused eval forward runs both sets and decodes
+one; ``--fuse`` folds BatchNorm on both sides, which on Ultralytics' side also drops the unused set (what its
+predictor runs). Needs the Ultralytics reference (requirements/tests.txt).
 """
 import argparse
 import os
@@ -32,6 +34,13 @@ def main(argv=None) -> int:
     parser.add_argument('--runs', type=int, default=30)
     parser.add_argument('--warmup', type=int, default=5)
     parser.add_argument('--threads', type=int, default=None)
+    parser.add_argument('--end2end', action='store_true',
+                        help="YOLO26: time the one-to-one top-k path (Ultralytics' nms=False) instead of the "
+                        "one-to-many one (its default, then NMS)")
+    parser.add_argument('--fuse', action='store_true',
+                        help="fold BatchNorm on both sides (ours: optimize_for_inference without channels-last; "
+                        "Ultralytics: model.fuse(), which also drops a YOLO26 head's unused branch set), as the "
+                        "predictors run them")
     parser.add_argument('--device', default=None, help="both models run here (default: 'cuda:0' where a GPU "
                         "exists, else 'cpu')")
     args = parser.parse_args(argv)
@@ -72,9 +81,28 @@ def main(argv=None) -> int:
               file=sys.stderr)
         return 2
     ref = YOLO(pt).model.float().eval().to(device)
+    yolo26 = arch.version == '26'
+    if args.end2end and not yolo26:
+        print('error: --end2end is for YOLO26 models (one-to-one branches)', file=sys.stderr)
+        return 2
+    if yolo26:  # which branch set Ultralytics' head decodes (its unfused eval forward still runs both)
+        ref.model[-1].end2end = args.end2end
+    if args.fuse:
+        from yolopose_mm.apis.optimize import optimize_for_inference
+        optimize_for_inference(ours, fold_bn=True, channels_last=False)
+        ref.fuse()
 
-    def run_ours(x):
-        return ours.head.decode(ours.head(ours.neck(ours.backbone(x))))
+    if yolo26:
+        from yolopose_mm.models.utils.topk_select import topk_select
+        branch = ours.head.inference_branch(args.end2end)
+
+        def run_ours(x):  # the one branch set, decoded; the one-to-one path also selects its top 300 as theirs
+            raw = getattr(ours.head.head_module(ours.neck(ours.backbone(x)), branches=(branch,)), branch)
+            decoded = ours.head.decode(raw)
+            return topk_select(decoded.scores, 300) if args.end2end else decoded
+    else:
+        def run_ours(x):
+            return ours.head.decode(ours.head(ours.neck(ours.backbone(x))))
 
     def run_ref(x):
         return ref(x)
@@ -96,8 +124,10 @@ def main(argv=None) -> int:
                 times[name].append(time.perf_counter() - t0)
     med = {k: statistics.median(v) * 1000 for k, v in times.items()}
     weights = f'random weights from {args.yaml} (seed {args.seed})' if args.yaml else pt
-    print(f'model: YOLO{arch.version}-pose-{arch.scale} ({weights}), input 1x3x{args.size}x{args.size} on {device}, '
-          f'{torch.get_num_threads()} threads, {args.runs} runs each after {args.warmup} warm-up, alternated')
+    path = (' one-to-one top-k' if args.end2end else ' one-to-many') if yolo26 else ''
+    print(f'model: YOLO{arch.version}-pose-{arch.scale}{path} ({weights}), input 1x3x{args.size}x{args.size} on '
+          f'{device}, {torch.get_num_threads()} threads, {args.runs} runs each after {args.warmup} warm-up, '
+          f'alternated{", BatchNorm folded on both sides" if args.fuse else ""}')
     print(f'  ours        median {med["ours"]:8.2f} ms')
     print(f'  ultralytics median {med["ultralytics"]:8.2f} ms')
     print(f'  ratio ours / ultralytics = {med["ours"] / med["ultralytics"]:.3f}')
