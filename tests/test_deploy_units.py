@@ -305,3 +305,66 @@ def test_backend_device_defaults():
     trt = _deploy_cfg()
     trt.backend_config = dict(type='tensorrt')
     assert backend_device(trt, None) == 'cuda:0'
+
+
+def _rect_batch(data_dir):
+    """Two real images through the config's rect val pipeline (LetterBox rect=True, marked samples)."""
+    from mmengine.dataset import Compose, pseudo_collate
+    from mmengine.registry import init_default_scope
+    cfg = Config.fromfile('configs/yolopose_n_coco_sample.py')
+    init_default_scope('mmpose')
+    pipe = Compose(cfg.test_dataloader.dataset.pipeline)
+    imgs = [data_dir / 'images' / 'bus.jpg', data_dir / 'images' / 'zidane.jpg']
+    return cfg, pseudo_collate([pipe(dict(img_path=str(p), id=i, img_id=i)) for i, p in enumerate(imgs)])
+
+
+def test_uint8_preprocessor_batches_like_the_model_preprocessor(data_dir):
+    """The folded path's host side: the same batch as YOLOPoseDataPreprocessor's, as uint8 BGR (graph normalises)."""
+    import copy
+
+    from mmpose.registry import MODELS
+
+    from yolopose_mm.deploy.folded_input import UInt8InputPreprocessor, foldable_normalization
+    cfg, data = _rect_batch(data_dir)
+    pre = MODELS.build(copy.deepcopy(cfg.model.data_preprocessor))
+    fold = foldable_normalization(pre)
+    assert fold == dict(mean=[0.0, 0.0, 0.0], std=[255.0, 255.0, 255.0], bgr_to_rgb=True,
+                        pad_value=round(pre.pad_value * 255), pad_size_divisor=fold['pad_size_divisor'])
+    ref = pre(copy.deepcopy(data), False)
+    out = UInt8InputPreprocessor(fold['pad_size_divisor'], fold['pad_value'])(copy.deepcopy(data), False)
+    assert out['inputs'].dtype == torch.uint8 and out['inputs'].shape == ref['inputs'].shape
+    assert out['inputs'].shape[2:] != data['inputs'][0].shape[1:] or out['inputs'].shape[2:] != \
+        data['inputs'][1].shape[1:], 'the batch should need yolo val re-padding; the comparison would be vacuous'
+    assert torch.allclose(out['inputs'][:, [2, 1, 0]].float() / 255, ref['inputs'], atol=1e-6)
+    for a, b in zip(out['data_samples'], ref['data_samples']):
+        assert np.allclose(a.metainfo['input_center'], b.metainfo['input_center'])
+    with pytest.raises(ValueError, match='takes uint8 .*fold_preprocessing=False'):
+        UInt8InputPreprocessor()(dict(inputs=[torch.zeros(3, 8, 8)], data_samples=None), False)
+    # not foldable: a pad value that is no pixel value, batch augments
+    odd = MODELS.build({**cfg.model.data_preprocessor, 'pad_value': 0.5 / 255})
+    assert foldable_normalization(odd) is None
+    odd.batch_augments = [torch.nn.Identity()]
+    assert foldable_normalization(odd) is None
+
+
+def test_openvino_wrapper_folds_normalisation_into_the_graph(tmp_path):
+    """uint8 BGR into the folded graph == float RGB / 255 into the plain one; float into the folded one: refused."""
+    pytest.importorskip('openvino', reason='openvino is not installed')
+    from yolopose_mm.deploy.backends.openvino import OpenVINOWrapper, onnx_to_openvino
+    xml = onnx_to_openvino(_export_tiny(tmp_path), str(tmp_path / 'ov'))
+    plain = OpenVINOWrapper(xml, ['out'])
+    folded = OpenVINOWrapper(xml, ['out'], dict(mean=[0.0] * 3, std=[255.0] * 3, bgr_to_rgb=True))
+    assert (plain.input_dtype, folded.input_dtype) == (torch.float32, torch.uint8)
+    img = torch.randint(0, 256, (1, 3, 8, 8), dtype=torch.uint8)
+    a = plain({'input': img[:, [2, 1, 0]].float() / 255})['out']
+    b = folded({'input': img})['out']
+    assert a.abs().max() > 0 and torch.allclose(a, b, atol=1e-5)
+    with pytest.raises(ValueError, match='takes uint8 BGR images'):
+        folded({'input': img.float()})
+    dynamic = tmp_path / 'dyn'
+    from mmdeploy.apis.onnx import export
+    export(torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3)).eval(), torch.rand(1, 3, 8, 8), str(dynamic),
+           backend='onnxruntime', context_info={'cfg': _deploy_cfg()}, input_names=['input'], output_names=['out'],
+           opset_version=13, dynamic_axes={'input': {2: 'h', 3: 'w'}})
+    xml = onnx_to_openvino(str(dynamic) + '.onnx', str(tmp_path / 'ov_dyn'))
+    assert OpenVINOWrapper(xml, ['out'], dict(mean=[0.0], std=[255.0])).input_dtype == torch.float32

@@ -27,6 +27,7 @@ from ..models.heads.yolo_pose_head import _clip_to_image
 from ..models.utils.decode import DecodedPose
 from ..models.heads.yolo26_pose_head import select_predictions
 from .export_metadata import graph_nms, read_metadata
+from .folded_input import UInt8InputPreprocessor, foldable_normalization
 from .layouts import OUTPUT_NAMES, NMSParams, from_ultralytics, get_layout, get_nms_params
 from .model_files import exported_input_shape, require_backend
 from .yolo26_rewriter import nms_free_after_network, rows_from_ultralytics_end2end
@@ -53,7 +54,10 @@ class YOLOPoseEnd2EndModel(pose_detection_model.End2EndModel):
         self.backend_files = [str(f) for f in backend_files]
         if backend in (Backend.OPENVINO, Backend.NCNN):
             from .backends import build_wrapper
-            self.wrapper = build_wrapper(backend, backend_files, names, device)
+            folded = self._folded_preprocessing() if backend == Backend.OPENVINO else None
+            self.wrapper = build_wrapper(backend, backend_files, names, device, folded)
+            if folded and self.wrapper.input_dtype == torch.uint8:  # the wrapper folds static-shape models only
+                self.data_preprocessor = UInt8InputPreprocessor(folded['pad_size_divisor'], folded['pad_value'])
         else:
             super()._init_wrapper(backend, backend_files, device, **kwargs)
         self.input_shape = exported_input_shape(self.deploy_cfg, self.wrapper)
@@ -64,6 +68,14 @@ class YOLOPoseEnd2EndModel(pose_detection_model.End2EndModel):
                              'deploy config it was exported with')
         self.test_cfg: dict = {}  # runtime NMS overrides (score_thr, nms_thr, max_per_img), e.g. from inference()
         self._warned: set = set()
+
+    def _folded_preprocessing(self) -> Optional[dict]:
+        """The data preprocessor's normalisation for the graph to do (OpenVINO), or None to keep it on the host:
+        ``backend_config.fold_preprocessing`` (default True) and a preprocessor the graph can stand in for."""
+        from mmdeploy.utils import get_backend_config
+        if not get_backend_config(self.deploy_cfg).get('fold_preprocessing', True):
+            return None
+        return foldable_normalization(self.data_preprocessor)
 
     @property
     def fixed_input_hw(self) -> Optional[Tuple[int, int]]:

@@ -105,7 +105,8 @@ def check_model_outputs(model: torch.nn.Module) -> None:
     """One forward on a blank input: the outputs must fit the config's keypoint / class counts."""
     b, c, h, w = model.input_shape
     h, w = (h or DYNAMIC_CHECK_HW[0]), (w or DYNAMIC_CHECK_HW[1])
-    x = torch.zeros((b or 1, c or 3, h, w), dtype=torch.float32, device=model.device)
+    x = torch.zeros((b or 1, c or 3, h, w), dtype=getattr(model.wrapper, 'input_dtype', torch.float32),
+                    device=model.device)
     outputs = model.wrapper({model.input_name: x})
     model.check_outputs([o.detach().float().cpu() for o in model.wrapper.output_to_list(outputs)])
 

@@ -10,18 +10,20 @@ ONNX Runtime and TensorRT use mmdeploy's own converter and wrappers.
 """
 from __future__ import annotations
 
-from typing import List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 from mmdeploy.utils import Backend
 
 
-def build_wrapper(backend: Backend, backend_files: Sequence[str], output_names: Sequence[str], device: str):
-    """The runtime wrapper (an mmdeploy ``BaseWrapper``) for ``backend`` ('openvino' or 'ncnn')."""
+def build_wrapper(backend: Backend, backend_files: Sequence[str], output_names: Sequence[str], device: str,
+                  preprocess: Optional[Dict] = None):
+    """The runtime wrapper (an mmdeploy ``BaseWrapper``) for ``backend`` ('openvino' or 'ncnn'); ``preprocess``:
+    the normalisation to fold into an OpenVINO graph (:mod:`..folded_input`), None to take float inputs."""
     if str(device) != 'cpu':
         raise ValueError(f'{backend.value} runs on the CPU here; pass --device cpu (got {device!r})')
     if backend == Backend.OPENVINO:
         from .openvino import OpenVINOWrapper
-        return OpenVINOWrapper(backend_files, output_names)
+        return OpenVINOWrapper(backend_files, output_names, preprocess)
     if backend == Backend.NCNN:
         from .ncnn import NcnnWrapper
         return NcnnWrapper(backend_files, output_names)
