@@ -34,7 +34,11 @@ import time
 from pathlib import Path
 from typing import Dict, List
 
+import numpy as np
+
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from format_runners import EVAL_SETS  # noqa: E402  (benchmark helpers next to this file)
 DEPLOY = REPO / 'configs' / 'deploy'
 DATA = Path(os.environ.get('YOLOPOSE_DATA', REPO.parent / 'shared' / 'data'))
 OURS = ('pytorch', 'onnx', 'onnx-int8', 'openvino', 'openvino-int8', 'ncnn')
@@ -55,6 +59,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         'train+val, mmpose_coco_test and images/ of the shared data)')
     p.add_argument('--num-calib', type=int, default=300, help='at most this many calibration images')
     p.add_argument('--formats', nargs='+', default=list(OURS), choices=OURS)
+    p.add_argument('--eval-sets', nargs='+', default=['config'], choices=EVAL_SETS,
+                   help="test sets scored (keypoint / box AP per set): the config's own, coco8-pose val / train, "
+                        "ochuman (COCO-17 data of the shared folder)")
     p.add_argument('--img', default=str(DATA / 'images' / 'bus.jpg'), help='image of the latency runs')
     p.add_argument('--size', type=int, default=640)
     p.add_argument('--runs', type=int, default=30)
@@ -155,14 +162,16 @@ def export_theirs(pt: str, work: Path, formats: List[str], calib_yaml: Path, siz
     return out
 
 
-def time_round_robin(runners: Dict[str, object], x, img: str, runs: int, warmup: int) -> Dict[str, Dict]:
-    """Median ms of ``network(x)`` and ``predict(img, 0.25)`` per runner; every runner once per round, in turn."""
+def time_round_robin(runners: Dict[str, object], inputs: Dict[str, object], img: str, runs: int,
+                     warmup: int) -> Dict[str, Dict]:
+    """Median ms of ``network(inputs[key])`` and ``predict(img, 0.25)`` per runner; every runner once per round,
+    in turn."""
     times = {k: {'network': [], 'end_to_end': []} for k in runners}
     for r in range(warmup + runs):
         for what in ('network', 'end_to_end'):
             for key, runner in runners.items():
                 t = time.perf_counter()
-                runner.network(x) if what == 'network' else runner.predict(img, 0.25)
+                runner.network(inputs[key]) if what == 'network' else runner.predict(img, 0.25)
                 if r >= warmup:
                     times[key][what].append((time.perf_counter() - t) * 1e3)
     return {k: {w: statistics.median(v) for w, v in d.items()} for k, d in times.items()}
@@ -178,8 +187,9 @@ def main(argv=None) -> int:
             return 2
     import torch
 
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from format_runners import OursEager, OursExported, Theirs, evaluate, letterboxed_tensor, square_config
+    from format_agreement import agreement
+    from format_runners import (OursEager, OursExported, Theirs, eval_set_config, eval_set_images, evaluate,
+                                square_config)
     from yolopose_mm.deploy.calibration import calibration_images
     torch.set_num_threads(args.threads)
     work = Path(args.work_dir or tempfile.mkdtemp(prefix='bench_formats_'))
@@ -215,17 +225,31 @@ def main(argv=None) -> int:
             else:
                 row['error'] = error
             rows.append(row)
+    sets = {name: eval_set_config(cfg, name, str(DATA)) for name in args.eval_sets}
     for row in rows:
         runner = runners.get(row['key'])
         if runner is None:
             continue
-        metrics = evaluate(cfg, lambda p, r=runner: r.predict(p, 0.001),
-                           runner.model if row['family'] == 'yolopose_mm' else None)
-        row.update(kpt_ap=float(metrics['coco/AP']), box_ap=float(metrics['coco/bbox_AP']))
-        print(f"{row['key']}: keypoint AP {row['kpt_ap']:.4f}, box AP {row['box_ap']:.4f}", flush=True)
-    x = letterboxed_tensor(cfg, args.img, args.size)
+        for name, set_cfg in sets.items():
+            metrics = evaluate(set_cfg, lambda p, r=runner: r.predict(p, 0.001),
+                               runner.model if row['family'] == 'yolopose_mm' else None)
+            row.setdefault('kpt_ap_sets', {})[name] = float(metrics['coco/AP'])
+            row.setdefault('box_ap_sets', {})[name] = float(metrics['coco/bbox_AP'])
+        row.update(kpt_ap=float(np.mean(list(row['kpt_ap_sets'].values()))),
+                   box_ap=float(np.mean(list(row['box_ap_sets'].values()))))
+        print(f"{row['key']}: keypoint AP {row['kpt_ap_sets']}, box AP {row['box_ap_sets']}", flush=True)
+    # INT8 against the same family's fp32 model of that runtime, on every image of the sets plus --img's folder
+    images = list(dict.fromkeys([p for c in sets.values() for p in eval_set_images(c)] +
+                                sorted(str(p) for p in Path(args.img).parent.glob('*.jpg'))))
+    for row in rows:
+        ref = runners.get(row['key'].replace('-int8', ''))
+        if row['format'].endswith('-int8') and row['key'] in runners and ref is not None:
+            row['vs_fp32'] = agreement(lambda p: ref.predict(p, 0.25), lambda p: runners[row['key']].predict(p, 0.25),
+                                       images)
+            print(f"{row['key']} vs fp32: {row['vs_fp32']}", flush=True)
+    inputs = {k: r.network_input(cfg, args.img, args.size) for k, r in runners.items()}
     load = [os.getloadavg()[0]]
-    timing = time_round_robin(runners, x, args.img, args.runs, args.warmup)
+    timing = time_round_robin(runners, inputs, args.img, args.runs, args.warmup)
     load.append(os.getloadavg()[0])
     for row in rows:
         row.update({f'{k}_ms': v for k, v in timing.get(row['key'], {}).items()})
@@ -254,15 +278,18 @@ def report(rows: List[Dict], args: argparse.Namespace, load: List[float], num_ca
           f'alternated rounds, {args.threads} threads; load average {load[0]:.2f} -> {load[1]:.2f}; INT8 calibrated '
           f'on {num_calib} images')
     head = (f'{"family":<12} {"format":<14} {"export s":>8} {"kpt AP":>7} {"drop":>7} {"box AP":>7} {"drop":>7} '
-            f'{"net ms":>8} {"e2e ms":>8} {"/UL same":>8} {"/UL OV fp32":>11}')
+            f'{"net ms":>8} {"e2e ms":>8} {"/UL same":>8} {"/UL OV fp32":>11} {"match":>6} {"OKS":>6} {"px":>5}')
     print(head + '\n' + '-' * len(head))
     for r in rows:
         print(f"{r['family']:<12} {r['format']:<14} {f(r.get('export_s'), '8.1f')} {f(r.get('kpt_ap'), '7.4f')} "
               f"{f(r.get('kpt_ap_drop'), '7.4f')} {f(r.get('box_ap'), '7.4f')} {f(r.get('box_ap_drop'), '7.4f')} "
               f"{f(r.get('network_ms'), '8.2f')} {f(r.get('end_to_end_ms'), '8.2f')} "
               f"{f(r.get('e2e_vs_ultralytics_same_format'), '8.3f')} "
-              f"{f(r.get('e2e_vs_ultralytics_openvino_fp32'), '11.3f')}" + (f"  ({r['error']})" if 'error' in r
-                                                                           else ''))
+              f"{f(r.get('e2e_vs_ultralytics_openvino_fp32'), '11.3f')} "
+              f"{f(r.get('vs_fp32', {}).get('matched'), '6.3f')} {f(r.get('vs_fp32', {}).get('oks'), '6.4f')} "
+              f"{f(r.get('vs_fp32', {}).get('px'), '5.2f')}" + (f"  ({r['error']})" if 'error' in r else ''))
+    print(f'AP: mean over the evaluation sets {args.eval_sets} (per set in the JSON); match / OKS / px: INT8 people '
+          'vs the same family\'s fp32 people at score 0.25 (share found, mean OKS, mean keypoint displacement)')
     if args.json:
         Path(args.json).write_text(json.dumps(dict(config=args.config, size=args.size, runs=args.runs,
                                                    threads=args.threads, load_average=load, image=args.img,
