@@ -183,10 +183,14 @@ def test_ddp_gradient_is_the_sum_of_the_halves(yolo_grads):
     ddp = torch.load(tmp / 'ddp_grads.pth')
     assert ddp.keys() == ref.keys() and len(ref) > 100
     worst, mean_gap = 0.0, 1.0
+    # Gradients that are zero up to float rounding (the BatchNorm biases of the attention block measure ~1e-7,
+    # against ~1e-1 for typical tensors) are compared absolutely: their relative difference is rounding noise
+    # that depends on the thread count (1.76 was measured for one of them, 8e-8 vs 1.1e-7).
+    floor = 1e-5 * max(g.norm().item() for g in ref.values())
     for name, g in ref.items():
         norm = g.norm().item()
-        if norm == 0:
-            assert ddp[name].abs().max() == 0
+        if norm <= floor:
+            assert ddp[name].norm().item() <= 2 * floor, name
             continue
         worst = max(worst, (ddp[name] - g).norm().item() / norm)
         mean_gap = min(mean_gap, (ddp[name] - g / 2).norm().item() / norm)  # what DDP's plain average would give
