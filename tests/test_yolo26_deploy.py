@@ -14,8 +14,7 @@ from mmengine.config import Config
 
 pytest.importorskip('mmdeploy', reason='mmdeploy is not installed')
 
-from ultralytics_reference import (build_ultralytics_pose, content_dependent_init,  # noqa: E402
-                                   randomize_batchnorm, save_ultralytics_checkpoint)
+from ultralytics_reference import random_yolo26n_pair  # noqa: E402
 from yolopose_mm.deploy.pipeline import (build_backend_model, convert_backend, export_ir,  # noqa: E402
                                          load_configs, run_backend, run_eager)
 
@@ -34,13 +33,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope='module')
 def weights(tmp_path_factory, ultralytics):
     """A random-weight yolo26n-pose.pt (He-init: scores follow image content) and its conversion."""
-    from yolopose_mm.converters import save_converted
-    tmp = tmp_path_factory.mktemp('y26deploy')
-    ref = randomize_batchnorm(content_dependent_init(build_ultralytics_pose('26', 'n'), seed=0), seed=7)
-    pt = save_ultralytics_checkpoint(ref, tmp / 'yolo26n-pose.pt')
-    pth = tmp / 'yolo26n-pose.pth'
-    save_converted(str(pt), str(pth))
-    return pt, pth
+    return random_yolo26n_pair(tmp_path_factory.mktemp('y26deploy'))
 
 
 @pytest.fixture(scope='module')

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from ultralytics_reference import (build_ultralytics_pose, content_dependent_init, randomize_batchnorm,
+from ultralytics_reference import (build_ultralytics_pose, random_yolo26n_pair, randomize_batchnorm,
                                    save_ultralytics_checkpoint)
 from yolopose_mm.analysis import PoseNetworkForFlops, count_flops, count_parameters
 from yolopose_mm.converters import DetectedArch, build_pose_network, convert_ultralytics_checkpoint
@@ -155,13 +155,7 @@ def test_k5_dim2_two_classes_match(tmp_path, ultralytics):
 def converted_pair(tmp_path_factory, ultralytics):
     """A random-weight yolo26n-pose.pt (He-init convolutions: scores that depend on the image) and its
     conversion."""
-    from yolopose_mm.converters import save_converted
-    tmp = tmp_path_factory.mktemp('y26')
-    ref = randomize_batchnorm(content_dependent_init(build_ultralytics_pose('26', 'n'), seed=0), seed=7)
-    pt = save_ultralytics_checkpoint(ref, tmp / 'yolo26n-pose.pt')
-    dst = tmp / 'yolo26n-pose.pth'
-    save_converted(str(pt), str(dst))
-    return pt, dst
+    return random_yolo26n_pair(tmp_path_factory.mktemp('y26'))
 
 
 def _rows(boxes, scores, kpts):

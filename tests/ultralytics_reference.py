@@ -55,6 +55,17 @@ def save_ultralytics_checkpoint(model: nn.Module, path: Path, half: bool = False
     return path
 
 
+def random_yolo26n_pair(folder: Path) -> Tuple[Path, Path]:
+    """A random-weight yolo26n-pose.pt (He-init convolutions, so scores depend on the image; randomised BatchNorm)
+    saved in ``folder``, and its conversion by our converter: (pt, pth)."""
+    from yolopose_mm.converters import save_converted
+    ref = randomize_batchnorm(content_dependent_init(build_ultralytics_pose('26', 'n'), seed=0), seed=7)
+    pt = save_ultralytics_checkpoint(ref, folder / 'yolo26n-pose.pt')
+    pth = folder / 'yolo26n-pose.pth'
+    save_converted(str(pt), str(pth))
+    return pt, pth
+
+
 def ultralytics_raw(model: nn.Module, x: torch.Tensor):
     """(decoded (B, 4 + nc + K*dim, N), raw dict with boxes / scores / kpts) from an eval forward."""
     with torch.no_grad():
