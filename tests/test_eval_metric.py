@@ -251,6 +251,39 @@ def test_yolo_dataset_without_sigmas_falls_back_to_1_over_k_with_one_warning(tmp
     np.testing.assert_allclose(_ours(out, KEYPOINT_STAT_NAMES), direct, atol=1e-6)
 
 
+def test_yolo_dataset_ignores_an_earlier_coco_datasets_ann_file(data_dir, tmp_path):
+    """A COCO-json dataset named 'coco' registers its json in the MessageHub; a later YOLO dataset with the same
+    dataset_name must still be evaluated against its own labels, not that stale json."""
+    from mmengine.logging import MessageHub
+    from mmpose.datasets import CocoDataset
+    from yolopose_mm.datasets import YOLOPoseDataset
+    hub = MessageHub.get_current_instance()
+    saved = dict(hub.runtime_info)
+    try:
+        _check_stale_ann_file_is_ignored(CocoDataset, YOLOPoseDataset, data_dir, tmp_path)
+    finally:  # later tests must not see this test's '<name>_ann_file'
+        hub.runtime_info.clear()
+        hub.runtime_info.update(saved)
+
+
+def _check_stale_ann_file_is_ignored(CocoDataset, YOLOPoseDataset, data_dir, tmp_path):
+    coco_ds = CocoDataset(data_root=str(data_dir / 'mmpose_coco_test'), ann_file='test_coco.json',
+                          data_mode='bottomup', data_prefix=dict(img=''), test_mode=True)
+    lent = YOLOPoseMetric()
+    lent.dataset_meta = coco_ds.metainfo
+    assert lent.coco is not None  # the COCO dataset does lend its json (so the check below can fail)
+    ds = YOLOPoseDataset(str(data_dir / 'coco8-pose' / 'coco8-pose.yaml'), split='val', metainfo='coco',
+                         test_mode=True, cache_dir=str(tmp_path / 'cache'))
+    assert ds.metainfo['dataset_name'] == coco_ds.metainfo['dataset_name']
+    metric = YOLOPoseMetric(outfile_prefix=str(tmp_path / 'c8'))
+    metric.dataset_meta = ds.metainfo
+    assert metric.coco is None
+    samples = _samples_from_dataset(ds, noise=2.0)
+    out = _evaluate(metric, copy.deepcopy(samples))
+    direct = _direct(tmp_path / 'c8.gt.json', _results(samples), 'keypoints', ds.metainfo['sigmas'])
+    np.testing.assert_allclose(_ours(out, KEYPOINT_STAT_NAMES), direct, atol=1e-6)
+
+
 def test_crowdpose_uses_its_own_sigmas(data_dir):
     from mmpose.datasets import CrowdPoseDataset
     root = data_dir / 'crowdpose'

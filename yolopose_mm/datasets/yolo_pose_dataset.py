@@ -83,6 +83,9 @@ class YOLOPoseDataset(SampleKeyMixin, BaseCocoStyleDataset):
         # COCO categories (id = class + 1, as in raw_ann_info): mmpose's CocoMetric reads them without ann_file
         self._metainfo['CLASSES'] = [dict(id=i + 1, name=self.spec.names[i]) for i in sorted(self.spec.names)]
         self._metainfo['keypoint_dim'] = self.spec.keypoint_dim
+        # ground truth travels in the samples (raw_ann_info): metrics must not fall back on the '<name>_ann_file'
+        # that an earlier COCO-json dataset of the same dataset_name left in the MessageHub
+        self._metainfo['gt_in_samples'] = True
 
     # mmengine calls this from full_init()
     def load_data_list(self) -> List[dict]:

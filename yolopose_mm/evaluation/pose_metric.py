@@ -104,9 +104,13 @@ class YOLOPoseMetric(CocoMetric):
 
     @dataset_meta.setter
     def dataset_meta(self, dataset_meta: dict) -> None:
-        """Set the metainfo; a COCO-json dataset (mmpose ``CocoDataset``) also lends its ann_file when none is set."""
+        """Set the metainfo; a COCO-json dataset (mmpose ``CocoDataset``) also lends its ann_file when none is set.
+
+        A dataset whose metainfo says ``gt_in_samples`` (``YOLOPoseDataset``) lends none: its ground truth comes
+        from the samples, whatever json an earlier dataset of the same name registered.
+        """
         self._dataset_meta = dataset_meta
-        if self.coco is None and dataset_meta:
+        if self.coco is None and dataset_meta and not dataset_meta.get('gt_in_samples', False):
             hub_file = MessageHub.get_current_instance().get_info(f"{dataset_meta.get('dataset_name')}_ann_file")
             if hub_file and osp.isfile(hub_file):  # YOLOPoseDataset registers '' (no json)
                 self.coco = quiet(COCO, hub_file)
