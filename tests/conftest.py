@@ -26,6 +26,28 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line('markers', 'gpu: needs a CUDA GPU (skipped with the reason when CUDA is absent)')
 
 
+def _data_files() -> set:
+    return {p for p in DATA_DIR.rglob('*') if p.is_file()} if DATA_DIR.is_dir() else set()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    session.config._yolopose_data_files = _data_files()  # type: ignore[attr-defined]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """The shared data is read-only input: a test that wrote into it (e.g. Ultralytics' label cache, which root
+    can write despite the read-only modes) fails the session and is named, so the next run does not read it."""
+    before = getattr(session.config, '_yolopose_data_files', None)
+    if before is None:
+        return
+    new = sorted(_data_files() - before)
+    if new:
+        names = ', '.join(str(p) for p in new[:5])
+        print(f'\nERROR: tests wrote {len(new)} file(s) into the shared data folder {DATA_DIR}: {names} '
+              '(copy the dataset to tmp_path before handing it to a tool that writes next to it)', file=sys.stderr)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items) -> None:
     gpu_items = [item for item in items if 'gpu' in item.keywords]
     if not gpu_items:
@@ -45,6 +67,18 @@ def data_dir() -> Path:
     if not DATA_DIR.is_dir():
         pytest.skip(f'real test data not found at {DATA_DIR} (set YOLOPOSE_DATA to the shared/data folder)')
     return DATA_DIR
+
+
+@pytest.fixture
+def coco8_copy(data_dir: Path, tmp_path: Path) -> Path:
+    """A writable copy of coco8-pose under tmp_path, for tools (Ultralytics' loaders) that write a label cache
+    next to the labels."""
+    import shutil
+    root = tmp_path / 'coco8-pose'
+    shutil.copytree(data_dir / 'coco8-pose', root)
+    for path in root.rglob('*'):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return root
 
 
 @pytest.fixture(scope='session')

@@ -3,7 +3,6 @@
 mapping that inverts it."""
 from __future__ import annotations
 
-import shutil
 
 import numpy as np
 import pytest
@@ -13,15 +12,12 @@ from yolopose_mm.datasets.transforms import LetterBox
 from yolopose_mm.datasets.transforms.letterbox import val_rect_params
 
 
-def test_same_pixels_as_ultralytics_val_loader(data_dir, ultralytics, tmp_path):
+def test_same_pixels_as_ultralytics_val_loader(coco8_copy, ultralytics, tmp_path):
     import cv2
     from ultralytics.cfg import get_cfg
     from ultralytics.data import build_yolo_dataset
     from ultralytics.data.utils import check_det_dataset
-    root = tmp_path / 'coco8-pose'
-    shutil.copytree(data_dir / 'coco8-pose', root)  # Ultralytics writes a label cache next to the labels
-    for path in root.rglob('*'):
-        path.chmod(0o755 if path.is_dir() else 0o644)
+    root = coco8_copy  # Ultralytics writes a label cache next to the labels
     data = check_det_dataset(str(root / 'coco8-pose.yaml'))
     cfg = get_cfg(overrides=dict(task='pose', imgsz=640, mode='val'))
     ds = build_yolo_dataset(cfg, data['val'], batch=1, data=data, mode='val', rect=True, stride=32)

@@ -181,7 +181,7 @@ def test_converted_checkpoint_predicts_what_ultralytics_predicts(version, size, 
     assert total >= 10, total  # not vacuous
 
 
-def test_p6_config_evaluates_on_the_batches_of_yolo_val(data_dir, tmp_path, ultralytics):
+def test_p6_config_evaluates_on_the_batches_of_yolo_val(coco8_copy, tmp_path, ultralytics):
     """The P6 config's val dataloader and data preprocessor (rect protocol at 1280, stride 64) give the model the
     batches ``yolo val`` gives a P6 model."""
     from pathlib import Path
@@ -198,7 +198,7 @@ def test_p6_config_evaluates_on_the_batches_of_yolo_val(data_dir, tmp_path, ultr
     cfg = Config.fromfile(str(root / 'configs' / 'yolov8_pose' / 'yolov8-pose-p6-n_8xb16-500e_coco-1280x1280.py'))
     loader, preprocessor = cfg.val_dataloader, MODELS.build(cfg.model.data_preprocessor)
     yaml = tmp_path / 'data.yaml'
-    yaml.write_text(f'path: {data_dir / "coco8-pose"}\ntrain: images/train\nval: [images/train, images/val]\n'
+    yaml.write_text(f'path: {coco8_copy}\ntrain: images/train\nval: [images/train, images/val]\n'
                     'kpt_shape: [17, 3]\nnames:\n  0: person\n')
     ds = DATASETS.build(dict(type='YOLOPoseDataset', data_yaml=str(yaml), split='val', metainfo='coco',
                              test_mode=True, pipeline=loader.dataset.pipeline, cache_dir=str(tmp_path / 'cache')))
