@@ -145,6 +145,11 @@ def test_compare_instances_matches_by_iou_and_measures():
     assert 'largest differences' in format_side_by_side(a, b, diff)
     missing = compare_instances(a, inst([[0, 0, 10, 10]], [0.9]))
     assert not missing.same_people and not missing.within()
+    # zero-area boxes (clipped at the border) have no IoU: coinciding ones still pair, distant ones do not
+    flat = inst([[0, 5, 0, 40], [100, 20, 140, 20]], [0.7, 0.6])
+    diff = compare_instances(flat, inst([[100, 20, 140, 20], [0, 5, 0, 40]], [0.6, 0.7], offset=0.25))
+    assert diff.same_people and diff.pairs == ((0, 1), (1, 0)) and diff.box_px == pytest.approx(0.25)
+    assert not compare_instances(flat, inst([[0, 50, 0, 90], [100, 20, 140, 20]], [0.7, 0.6])).same_people
 
 
 def test_deploy_configs_load_and_name_their_outputs():

@@ -41,14 +41,25 @@ class PoseDiff:
                                                                                self.kpt_score) <= score
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU matrix (Na, Nb) of boxes a (Na, 4) and b (Nb, 4), x1 y1 x2 y2."""
+def _iou(a: np.ndarray, b: np.ndarray, degenerate_px: float = 1.0) -> np.ndarray:
+    """Matching similarity (Na, Nb) of boxes a (Na, 4) and b (Nb, 4), x1 y1 x2 y2: their IoU.
+
+    Two boxes whose union has no area (zero-width or zero-height boxes, e.g. a person squeezed against the image
+    border after clipping) have no IoU; they count as the same box (1.0) when every coordinate agrees within
+    ``degenerate_px`` pixels, and as different (0.0) otherwise.
+    """
     lt = np.maximum(a[:, None, :2], b[None, :, :2])
     rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
     inter = np.clip(rb - lt, 0, None).prod(-1)
     area_a = (a[:, 2:] - a[:, :2]).clip(0).prod(-1)
     area_b = (b[:, 2:] - b[:, :2]).clip(0).prod(-1)
-    return inter / np.maximum(area_a[:, None] + area_b[None] - inter, 1e-9)
+    union = area_a[:, None] + area_b[None] - inter
+    iou = inter / np.maximum(union, 1e-9)
+    flat = union <= 1e-9
+    if flat.any():
+        close = np.abs(a[:, None, :] - b[None, :, :]).max(-1) <= degenerate_px
+        iou = np.where(flat, close.astype(iou.dtype), iou)
+    return iou
 
 
 def _as_np(x) -> np.ndarray:
