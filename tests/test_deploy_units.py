@@ -263,8 +263,11 @@ def test_export_metadata_roundtrip(tmp_path):
 
 
 def test_quantization_config_checks_and_fp32_nodes():
-    from yolopose_mm.deploy.quantize import POSTPROCESS, fp32_nodes, get_quantization_config
+    from yolopose_mm.deploy.quantize import DECODE, POSTPROCESS, fp32_nodes, get_quantization_config
     assert get_quantization_config(Config(dict())) == {}
+    assert get_quantization_config(Config(dict(quantization_config=dict(type='nncf'))))['keep_fp32'] == DECODE
+    assert get_quantization_config(Config(dict(quantization_config=dict(type='onnxruntime'))))['keep_fp32'] == \
+        POSTPROCESS
     with pytest.raises(ValueError, match='quantization_config.type must be one of'):
         get_quantization_config(Config(dict(quantization_config=dict(type='tflite'))))
     with pytest.raises(ValueError, match=r"unknown key\(s\) \['subset'\]"):
@@ -279,6 +282,7 @@ def test_quantization_config_checks_and_fp32_nodes():
     assert fp32_nodes(nodes, POSTPROCESS, ()) == ['/head_module/kpt_branch.0/kpt_branch.0.2/Conv',
                                                   '/head_module/Concat_9', '/Softmax', '/MatMul',
                                                   'NonMaxSuppression_12']
+    assert fp32_nodes(nodes, DECODE, ()) == ['/head_module/Concat_9', '/Softmax', '/MatMul', 'NonMaxSuppression_12']
     assert fp32_nodes(nodes, (), ('Concat',)) == ['/head_module/Concat_9', '/neck/Concat']
 
 
@@ -373,3 +377,18 @@ def test_openvino_wrapper_folds_normalisation_into_the_graph(tmp_path):
            opset_version=13, dynamic_axes={'input': {2: 'h', 3: 'w'}})
     xml = onnx_to_openvino(str(dynamic) + '.onnx', str(tmp_path / 'ov_dyn'))
     assert OpenVINOWrapper(xml, ['out'], dict(mean=[0.0], std=[255.0])).input_dtype == torch.float32
+
+
+def test_openvino_wrapper_inference_precision(tmp_path):
+    """The precision hint reaches the compiled model (f32 by default, the plugin's own choice with None); a bad
+    value is one clear error."""
+    pytest.importorskip('openvino', reason='openvino is not installed')
+    from yolopose_mm.deploy.backends.openvino import OpenVINOWrapper, onnx_to_openvino
+    xml = onnx_to_openvino(_export_tiny(tmp_path), str(tmp_path / 'ov'))
+    import openvino as ov
+    hint = lambda w: w.compiled.get_property('INFERENCE_PRECISION_HINT')  # noqa: E731
+    assert hint(OpenVINOWrapper(xml, ['out'])) == ov.Type.f32
+    plugin_default = ov.Core().get_property('CPU', 'INFERENCE_PRECISION_HINT')
+    assert hint(OpenVINOWrapper(xml, ['out'], inference_precision=None)) == plugin_default
+    with pytest.raises(ValueError, match=r"inference_precision must be one of \['f32', 'bf16', 'f16', None\]"):
+        OpenVINOWrapper(xml, ['out'], inference_precision='int8')

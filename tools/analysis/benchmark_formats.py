@@ -19,7 +19,9 @@ weights (``--pt``, default CHECKPOINT when it is a ``.pt``): ``export(format=...
 * end to end: image file -> people in image pixels at score 0.25 (read, letterbox, network, NMS, map back): ours
   ``yolopose_mm.apis.inference``, theirs ``YOLO(...).predict``.
 Timings are medians over ``--runs`` rounds in which every model runs once in turn (alternated), ``--threads``
-threads; the load average is printed with them. Prints one table and writes it as JSON (``--json``).
+threads, with ``--gap-ms`` idle before each call (ONNX Runtime's and OpenMP's worker threads spin-wait after a call:
+without the gap our OpenVINO fp32 model, timed right after ONNX Runtime INT8, took 45.6 ms, with it 26.2 ms); the
+load average is printed with them. Prints one table and writes it as JSON (``--json``).
 """
 from __future__ import annotations
 
@@ -67,6 +69,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--runs', type=int, default=30)
     p.add_argument('--warmup', type=int, default=3)
     p.add_argument('--threads', type=int, default=2)
+    p.add_argument('--gap-ms', type=float, default=50.0,
+                   help='idle ms before each timed call: ONNX Runtime, OpenMP (PyTorch, ncnn) and OpenVINO worker '
+                        'threads spin for a while after a call and would slow the next model of the round')
     p.add_argument('--work-dir', default=None, help='keep exports here (default: a temporary folder)')
     p.add_argument('--json', default=None, help='write the table as JSON here')
     return p.parse_args(argv)
@@ -163,13 +168,14 @@ def export_theirs(pt: str, work: Path, formats: List[str], calib_yaml: Path, siz
 
 
 def time_round_robin(runners: Dict[str, object], inputs: Dict[str, object], img: str, runs: int,
-                     warmup: int) -> Dict[str, Dict]:
+                     warmup: int, gap_ms: float = 0.0) -> Dict[str, Dict]:
     """Median ms of ``network(inputs[key])`` and ``predict(img, 0.25)`` per runner; every runner once per round,
-    in turn."""
+    in turn, ``gap_ms`` of idle time before each call (the previous runtime's worker threads stop spinning)."""
     times = {k: {'network': [], 'end_to_end': []} for k in runners}
     for r in range(warmup + runs):
         for what in ('network', 'end_to_end'):
             for key, runner in runners.items():
+                time.sleep(gap_ms / 1e3)
                 t = time.perf_counter()
                 runner.network(inputs[key]) if what == 'network' else runner.predict(img, 0.25)
                 if r >= warmup:
@@ -249,7 +255,7 @@ def main(argv=None) -> int:
             print(f"{row['key']} vs fp32: {row['vs_fp32']}", flush=True)
     inputs = {k: r.network_input(cfg, args.img, args.size) for k, r in runners.items()}
     load = [os.getloadavg()[0]]
-    timing = time_round_robin(runners, inputs, args.img, args.runs, args.warmup)
+    timing = time_round_robin(runners, inputs, args.img, args.runs, args.warmup, args.gap_ms)
     load.append(os.getloadavg()[0])
     for row in rows:
         row.update({f'{k}_ms': v for k, v in timing.get(row['key'], {}).items()})
@@ -275,7 +281,8 @@ def report(rows: List[Dict], args: argparse.Namespace, load: List[float], num_ca
         return format(v, spec) if isinstance(v, (int, float)) else '-'
 
     print(f'\n{args.config}, square {args.size} letterbox; latency on {Path(args.img).name}: median of {args.runs} '
-          f'alternated rounds, {args.threads} threads; load average {load[0]:.2f} -> {load[1]:.2f}; INT8 calibrated '
+          f'alternated rounds ({args.gap_ms:g} ms idle before each call), {args.threads} threads; load average '
+          f'{load[0]:.2f} -> {load[1]:.2f}; INT8 calibrated '
           f'on {num_calib} images')
     head = (f'{"family":<12} {"format":<14} {"export s":>8} {"kpt AP":>7} {"drop":>7} {"box AP":>7} {"drop":>7} '
             f'{"net ms":>8} {"e2e ms":>8} {"/UL same":>8} {"/UL OV fp32":>11} {"match":>6} {"OKS":>6} {"px":>5}')
@@ -292,7 +299,8 @@ def report(rows: List[Dict], args: argparse.Namespace, load: List[float], num_ca
           'vs the same family\'s fp32 people at score 0.25 (share found, mean OKS, mean keypoint displacement)')
     if args.json:
         Path(args.json).write_text(json.dumps(dict(config=args.config, size=args.size, runs=args.runs,
-                                                   threads=args.threads, load_average=load, image=args.img,
+                                                   threads=args.threads, gap_ms=args.gap_ms,
+                                                   load_average=load, image=args.img,
                                                    calibration_images=num_calib, rows=rows), indent=1))
         print(f'written: {args.json}')
 

@@ -53,9 +53,12 @@ class YOLOPoseEnd2EndModel(pose_detection_model.End2EndModel):
         require_backend(backend)
         self.backend_files = [str(f) for f in backend_files]
         if backend in (Backend.OPENVINO, Backend.NCNN):
+            from mmdeploy.utils import get_backend_config
+
             from .backends import build_wrapper
             folded = self._folded_preprocessing() if backend == Backend.OPENVINO else None
-            self.wrapper = build_wrapper(backend, backend_files, names, device, folded)
+            precision = get_backend_config(self.deploy_cfg).get('inference_precision', 'f32')
+            self.wrapper = build_wrapper(backend, backend_files, names, device, folded, precision)
             if folded and self.wrapper.input_dtype == torch.uint8:  # the wrapper folds static-shape models only
                 self.data_preprocessor = UInt8InputPreprocessor(folded['pad_size_divisor'], folded['pad_value'])
         else:

@@ -6,16 +6,19 @@ A deploy config asks for it with ``quantization_config``::
     quantization_config = dict(
         type='nncf',                  # OpenVINO IR -> INT8 IR (NNCF); 'onnxruntime': ONNX -> QDQ ONNX
         calibration=dict(split='val', images=None, num_images=300),   # see yolopose_mm.deploy.calibration
-        keep_fp32=POSTPROCESS,        # regular expressions on node names left in fp32 (decode and NMS)
+        keep_fp32=None,               # regular expressions on node names left in fp32 (None: the type's default)
         ignored_types=[],             # op types left in fp32 too (OpenVINO / ONNX type names)
         options=dict(...))            # passed to nncf.quantize / onnxruntime's quantize_static
 
-``POSTPROCESS`` (the default) keeps in fp32 every node but the backbone, the neck and the head branches' inner
-layers: the last 1 x 1 convolution of each head branch (whose outputs are the raw box distances, class logits and
-keypoint offsets), the head's flattening, the exported decode (DFL expectation, box and keypoint arithmetic,
-sigmoids) and the NMS. Quantizing those outputs to 8 bits would put keypoints on a grid of (range / 255) x stride
-pixels; in fp32 the boxes and keypoints keep their precision and the NMS sees fp32 scores, for ~1% of the
-network's multiply-adds.
+The defaults keep the head's raw outputs (box distances, class logits, keypoint offsets) and everything after them
+in fp32: quantizing those outputs to 8 bits would put keypoints on a grid of (range / 255) x stride pixels.
+
+* ``DECODE`` (NNCF's default) keeps every node after the head branches' convolutions: the head's flattening, the
+  exported decode (DFL expectation, box and keypoint arithmetic, sigmoids) and the NMS. NNCF quantizes the inputs
+  of an operation, so the branches' last 1 x 1 convolutions read int8 activations with int8 weights while their
+  outputs stay fp32 (their consumers are kept).
+* ``POSTPROCESS`` (ONNX Runtime's default) keeps the branches' last 1 x 1 convolutions too: ONNX Runtime's QDQ
+  quantizes a convolution's output as well, which would quantize the raw head outputs.
 """
 from __future__ import annotations
 
@@ -30,8 +33,10 @@ from mmengine.logging import print_log
 from .model_files import require_package
 
 POSTPROCESS = (r'^(?!/(backbone|neck)/|/head_module/\w+_branch\.\d+/\w+_branch\.\d+\.[01]/)',)
-DEFAULTS = dict(type=None, calibration=None, keep_fp32=POSTPROCESS, ignored_types=(), options=None)
+DECODE = (r'^(?!/(backbone|neck)/|/head_module/\w+_branch\.)',)
+DEFAULTS = dict(type=None, calibration=None, keep_fp32=None, ignored_types=(), options=None)
 TYPES = ('nncf', 'onnxruntime')
+DEFAULT_KEEP = {'nncf': DECODE, 'onnxruntime': POSTPROCESS}
 
 
 def get_quantization_config(deploy_cfg: Config) -> Dict:
@@ -45,6 +50,8 @@ def get_quantization_config(deploy_cfg: Config) -> Dict:
         raise ValueError(f'quantization_config: unknown key(s) {unknown}; valid: {sorted(DEFAULTS)}')
     if cfg['type'] not in TYPES:
         raise ValueError(f"quantization_config.type must be one of {TYPES}, got {cfg['type']!r}")
+    if cfg['keep_fp32'] is None:
+        cfg['keep_fp32'] = DEFAULT_KEEP[cfg['type']]
     for pattern in cfg['keep_fp32']:
         try:
             re.compile(pattern)
@@ -156,5 +163,5 @@ def quantize_backend(deploy_cfg: Config, model_cfg: Config, files: List[str], wo
     return quantize_onnxruntime(files[0], work_dir, calibration, qcfg)
 
 
-__all__ = ['POSTPROCESS', 'get_quantization_config', 'fp32_nodes', 'quantize_openvino', 'quantize_onnxruntime',
-           'quantize_backend']
+__all__ = ['POSTPROCESS', 'DECODE', 'get_quantization_config', 'fp32_nodes', 'quantize_openvino',
+           'quantize_onnxruntime', 'quantize_backend']

@@ -16,14 +16,15 @@ from mmdeploy.utils import Backend
 
 
 def build_wrapper(backend: Backend, backend_files: Sequence[str], output_names: Sequence[str], device: str,
-                  preprocess: Optional[Dict] = None):
+                  preprocess: Optional[Dict] = None, inference_precision: Optional[str] = 'f32'):
     """The runtime wrapper (an mmdeploy ``BaseWrapper``) for ``backend`` ('openvino' or 'ncnn'); ``preprocess``:
-    the normalisation to fold into an OpenVINO graph (:mod:`..folded_input`), None to take float inputs."""
+    the normalisation to fold into an OpenVINO graph (:mod:`..folded_input`), None to take float inputs;
+    ``inference_precision``: OpenVINO's precision hint for unquantized operations (see ``OpenVINOWrapper``)."""
     if str(device) != 'cpu':
         raise ValueError(f'{backend.value} runs on the CPU here; pass --device cpu (got {device!r})')
     if backend == Backend.OPENVINO:
         from .openvino import OpenVINOWrapper
-        return OpenVINOWrapper(backend_files, output_names, preprocess)
+        return OpenVINOWrapper(backend_files, output_names, preprocess, inference_precision)
     if backend == Backend.NCNN:
         from .ncnn import NcnnWrapper
         return NcnnWrapper(backend_files, output_names)

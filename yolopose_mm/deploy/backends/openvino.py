@@ -35,9 +35,12 @@ def onnx_to_openvino(onnx_file: str, work_dir: str) -> List[str]:
     return [xml, xml[:-4] + '.bin']
 
 
+PRECISIONS = ('f32', 'bf16', 'f16', None)
+
+
 class OpenVINOWrapper(BaseWrapper):
-    """Runs an OpenVINO IR on the CPU in fp32 (``INFERENCE_PRECISION_HINT=f32``: no bf16 on AMX/AVX512 CPUs), in
-    latency mode (``PERFORMANCE_HINT=LATENCY``: one stream, all cores on one request).
+    """Runs an OpenVINO IR on the CPU in fp32 (``INFERENCE_PRECISION_HINT=f32``: no bf16 on AMX/AVX512 CPUs) unless
+    told otherwise, in latency mode (``PERFORMANCE_HINT=LATENCY``: one stream, all cores on one request).
 
     Args:
         backend_files: [model.xml, model.bin] (or [model.xml]).
@@ -46,11 +49,17 @@ class OpenVINOWrapper(BaseWrapper):
             (:func:`~yolopose_mm.deploy.folded_input.foldable_normalization`: ``mean``, ``std``, ``bgr_to_rgb``):
             the model then takes uint8 (B, 3, H, W) BGR images (:attr:`input_dtype`); static-shape models only,
             a dynamic one keeps float32 inputs. None: float32 inputs, normalised by the caller.
+        inference_precision: the CPU plugin's ``INFERENCE_PRECISION_HINT`` for the operations that are not
+            quantized: 'f32' (default), 'bf16', 'f16', or None for the plugin's own choice (bf16 on CPUs with
+            AVX512-BF16 or AMX, else f32; what Ultralytics' runtime uses).
     """
 
     def __init__(self, backend_files: Sequence[str], output_names: Sequence[str],
-                 preprocess: Optional[Dict] = None) -> None:
+                 preprocess: Optional[Dict] = None, inference_precision: Optional[str] = 'f32') -> None:
         ov = _openvino()
+        if inference_precision not in PRECISIONS:
+            raise ValueError(f'backend_config.inference_precision must be one of {list(PRECISIONS)}, got '
+                             f'{inference_precision!r}')
         xml = str(backend_files[0])
         if not xml.endswith('.xml') or not os.path.isfile(xml):
             raise FileNotFoundError(f'OpenVINO backend: expected an existing .xml model file, got {xml!r}')
@@ -66,8 +75,10 @@ class OpenVINOWrapper(BaseWrapper):
         self.preprocess = dict(preprocess) if preprocess and static else None
         if self.preprocess:
             model = _fold_preprocessing(ov, model, self.preprocess)
-        self.compiled = core.compile_model(model, 'CPU', {'INFERENCE_PRECISION_HINT': 'f32',
-                                                          'PERFORMANCE_HINT': 'LATENCY'})
+        config = {'PERFORMANCE_HINT': 'LATENCY'}
+        if inference_precision is not None:
+            config['INFERENCE_PRECISION_HINT'] = inference_precision
+        self.compiled = core.compile_model(model, 'CPU', config)
         names = {n for out in self.compiled.outputs for n in out.get_names()}
         missing = [n for n in output_names if n not in names]
         if missing:
