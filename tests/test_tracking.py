@@ -140,10 +140,50 @@ def test_two_tracks_over_one_model_at_once(clip, model):
     made, _ = clip
     frames = list(made.frames[:8])
     alone = [s.pred_instances.track_ids.tolist() for s in track(model, frames, input_size=SIZE, batch_size=1)]
-    a = track(model, frames, input_size=SIZE, batch_size=1)  # both run the network in their background threads
-    b = track(model, frames, 'bytetrack', input_size=SIZE, batch_size=2)
+    a = track(model, frames, input_size=SIZE, batch_size=1, prefetch=True)  # both run the network in their
+    b = track(model, frames, 'bytetrack', input_size=SIZE, batch_size=2, prefetch=True)  # background threads
     pairs = [(x.pred_instances.track_ids.tolist(), y.pred_instances.track_ids.tolist()) for x, y in zip(a, b)]
     assert len(pairs) == 8 and [p[0] for p in pairs] == [p[1] for p in pairs] == alone and alone[0] == [1, 2, 3]
+
+
+@pytest.mark.slow
+def test_background_thread_only_with_a_core_to_spare(clip, model, monkeypatch):
+    import threading
+
+    import torch
+
+    from yolopose_mm.apis import tracking
+    frames = list(clip[0].frames[:8])  # one frame a batch: the worker waits on its full queue, alive
+
+    def background_thread_ran(**kwargs) -> bool:
+        pairs = tracking.track_frames(model, frames, input_size=SIZE, batch_size=1, **kwargs)
+        next(pairs)
+        seen = any(t.name == 'yolopose-track-detect' for t in threading.enumerate())
+        pairs.close()
+        return seen
+
+    monkeypatch.setattr(tracking, '_usable_cpus', lambda: torch.get_num_threads())  # every core in torch's pool
+    assert not background_thread_ran() and background_thread_ran(prefetch=True)
+    monkeypatch.setattr(tracking, '_usable_cpus', lambda: torch.get_num_threads() + 1)  # a core to spare
+    assert background_thread_ran() and not background_thread_ran(prefetch=False)
+
+
+def test_inference_builds_its_pipeline_once_per_setting(clip, model, monkeypatch):
+    import weakref
+
+    from yolopose_mm.apis import inference
+    module = sys.modules['yolopose_mm.apis.inference']
+    built = []
+    real = module.build_inference_pipeline
+    monkeypatch.setattr(module, 'build_inference_pipeline', lambda *a, **k: built.append(k) or real(*a, **k))
+    monkeypatch.setattr(module, '_PIPELINES', weakref.WeakKeyDictionary())
+    frame = clip[0].frames[0]
+    first, again = (inference(model, frame, input_size=SIZE) for _ in range(2))
+    small = inference(model, frame, input_size=256)
+    inference(model, [frame, frame], input_size=SIZE, rect=True)
+    assert [(k['auto'], k['input_size']) for k in built] == [(True, SIZE), (True, 256)]
+    assert np.array_equal(first.pred_instances.keypoints, again.pred_instances.keypoints)
+    assert small.metainfo['input_size'] != first.metainfo['input_size']
 
 
 @pytest.mark.slow

@@ -4,6 +4,10 @@ hand-made detections, One-Euro smoothing, JSON records and drawing."""
 from __future__ import annotations
 
 import copy
+import os
+import platform
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -136,6 +140,45 @@ def test_short_buffer_gives_a_new_id_after_the_gap():
         boxes = [_walk(t, 20, 50, 6, 0)] + ([] if 8 <= t < 14 else [_walk(t, 400, 60, -5, 1)])
         ids.append(tracker.update(_sample(boxes, [0.9] * len(boxes))).pred_instances.track_ids.tolist())
     assert ids[7] == [1, 2] and ids[19] == [1, 3] and tracker.num_tracks == 3
+
+
+def test_tracker_takes_loaded_settings_as_they_are():
+    settings = load_tracker_config('bytetrack', num_frames_retain=3)
+    loaded, named = PoseTracker(settings), PoseTracker('bytetrack', num_frames_retain=3)
+    assert loaded.settings is settings and named.settings == settings
+    for t in range(20):
+        boxes = [_walk(t, 20, 50, 6, 0)] + ([] if 8 <= t < 14 else [_walk(t, 400, 60, -5, 1)])
+        ids = [tr.update(_sample(boxes, [0.9] * len(boxes))).pred_instances.track_ids.tolist()
+               for tr in (loaded, named)]
+        assert ids[0] == ids[1]
+    assert ids[0] == [1, 3]
+    with pytest.raises(TypeError, match='used as they are'):
+        PoseTracker(settings, num_frames_retain=5)
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != 'glibc', reason='glibc malloc settings')
+def test_retain_freed_memory_keeps_a_freed_large_block_in_the_heap():
+    code = ('import ctypes, sys\n'
+            'from yolopose_mm.apis.cpu_memory import retain_freed_memory\n'
+            'applied = [retain_freed_memory() for _ in range(2)] if sys.argv[1] == "1" else []\n'
+            'class Info(ctypes.Structure):\n'
+            '    _fields_ = [(n, ctypes.c_size_t) for n in "arena ordblks smblks hblks hblkhd usmblks fsmblks '
+            'uordblks fordblks keepcost".split()]\n'
+            'libc = ctypes.CDLL("libc.so.6")\n'
+            'libc.malloc.restype, libc.free.argtypes = ctypes.c_void_p, (ctypes.c_void_p,)\n'
+            'libc.mallinfo2.restype = Info\n'
+            'block = libc.malloc(16 << 20)\n'
+            'libc.free(block)\n'
+            'print(applied, libc.mallinfo2().fordblks >= 16 << 20)\n')
+    env = {**os.environ, 'YOLOPOSE_RETAIN_MEMORY': '1'}
+    run = [sys.executable, '-c', code]
+    assert subprocess.run(run + ['1'], capture_output=True, text=True, env=env, check=True).stdout.split('\n')[0] \
+        == '[True, True] True'  # the 16 MB block stayed in the heap for the next frame
+    assert subprocess.run(run + ['0'], capture_output=True, text=True, env=env, check=True).stdout.split('\n')[0] \
+        == '[] False'  # glibc's default: mapped from the kernel and given back when freed
+    env['YOLOPOSE_RETAIN_MEMORY'] = '0'
+    assert subprocess.run(run + ['1'], capture_output=True, text=True, env=env, check=True).stdout.split('\n')[0] \
+        == '[False, False] False'
 
 
 def test_new_people_wait_for_confirmation_and_weak_detections_are_kept_aside():

@@ -10,12 +10,14 @@ and track. Same weights, input size, tracker settings (ours: configs/trackers/<t
 Ultralytics' <tracker>.yaml) and detection threshold (the tracker's lowest, 0.1 for ByteTrack, as Ultralytics'
 track mode uses). The methods are alternated in one process (order reversed every other run) and medians are
 compared; torch's thread count is set before every timed call (Ultralytics' predictor sets it to cpu_count - 1
-when it starts). Ours runs with its defaults (4 frames per forward pass for a file, decoding and the network in a
-background thread: ``prefetch``) and, as the plain baseline, one frame at a time in one thread. Also timed:
-detection alone (predict without tracking, one frame at a time, same threshold), so the tracking overhead per
-frame is track minus predict, and the tracker step alone on the same detections (our PoseTracker on mmdet's
-tracker vs Ultralytics' tracker object). Wall time decides frames/s; the process CPU time is printed too (less
-noisy on a shared machine, but it adds up the threads instead of overlapping them). Without --video the synthetic clip of tests/test_tracking.py
+when it starts). Ours runs with its defaults (4 frames per forward pass for a file; decoding and the network in a
+background thread, ``prefetch``, when torch's threads leave a core free; freed heap memory kept for reuse, which
+from our first call on holds for the whole process, Ultralytics' runs included) and, as the plain baseline, one
+frame at a time in one thread. Also timed: detection alone (predict without tracking, one frame at a time, same
+threshold), so the tracking overhead per frame is track minus predict, and the tracker step alone on the same
+detections (our PoseTracker on mmdet's tracker vs Ultralytics' tracker object). Wall time decides frames/s; the
+process CPU time is printed too (less noisy on a shared machine, but it adds up the threads instead of
+overlapping them). Without --video the synthetic clip of tests/test_tracking.py
 (three real coco8-pose people walking over a lawn, 640x360) is written to a temporary mp4.
 """
 from __future__ import annotations

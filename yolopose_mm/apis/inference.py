@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import weakref
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, List, Optional, Sequence, Union
@@ -119,6 +120,21 @@ def build_inference_pipeline(model: nn.Module, auto: bool = True, input_size: Op
     ])
 
 
+# model -> {(auto, letterbox size, stride): Compose}: a pipeline is built once per model and setting, not on every
+# call (building one looks up the registries, which the per-frame path of ``track`` paid on every frame)
+_PIPELINES: 'weakref.WeakKeyDictionary[nn.Module, dict]' = weakref.WeakKeyDictionary()
+
+
+def _cached_pipeline(model: nn.Module, auto: bool, input_size: Optional[int]) -> Compose:
+    """:func:`build_inference_pipeline` for these settings, built once per model; the key is everything the
+    pipeline is made from (a config that changes the size or the stride gets a new one)."""
+    key = (auto, input_size or _input_size(model), _letterbox_stride(model))
+    pipelines = _PIPELINES.setdefault(model, {})
+    if key not in pipelines:
+        pipelines[key] = build_inference_pipeline(model, auto=auto, input_size=key[1])
+    return pipelines[key]
+
+
 @contextmanager
 def _test_cfg(model: nn.Module, overrides: dict) -> Iterator[None]:
     old = dict(model.test_cfg or {})
@@ -197,13 +213,11 @@ def inference(model: nn.Module, inputs: Union[ImageInput, Sequence[ImageInput]],
     single = not isinstance(inputs, (list, tuple))
     items = [inputs] if single else list(inputs)
     results: List[PoseDataSample] = []
-    pipelines = {}
     with _test_cfg(model, {**PREDICT_TEST_CFG, **test_cfg}), torch.inference_mode():
         for start in range(0, len(items), batch_size):
             chunk = [_load(x, start + i) for i, x in enumerate(items[start:start + batch_size])]
             auto = len(chunk) == 1 if rect is None else bool(rect)
-            if auto not in pipelines:
-                pipelines[auto] = build_inference_pipeline(model, auto=auto, input_size=input_size)
-            data = [pipelines[auto](d) for d in chunk]
+            pipeline = _cached_pipeline(model, auto, input_size)
+            data = [pipeline(d) for d in chunk]
             results.extend(model.test_step(pseudo_collate(data)))
     return results[0] if single else results

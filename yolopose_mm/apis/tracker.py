@@ -2,6 +2,7 @@
 """Persistent person IDs over consecutive frames with mmdet 3.3's ``ByteTracker`` / ``OCSORTTracker``."""
 from __future__ import annotations
 
+import copy
 import os
 import time
 from typing import Any, Dict, List, Mapping, Union
@@ -22,6 +23,7 @@ def _build_mmdet_tracker(cfg: Dict[str, Any]):
     import mmdet.models.trackers  # noqa: F401  (registers ByteTracker, OCSORTTracker)
     from mmdet.registry import MODELS
     from mmengine.registry import DefaultScope
+    cfg = copy.deepcopy(dict(cfg))  # the settings may be shared (PoseTracker(settings)); mmdet may keep its dicts
     with DefaultScope.overwrite_default_scope('mmdet'):
         if cfg.get('type') == 'ByteTracker':  # mmdet's ByteTracker, its cost matrix in numpy (same matching)
             from .byte_tracker_numpy import NumpyCostByteTracker
@@ -75,7 +77,8 @@ class PoseTracker:
     matrix computed in numpy (the same costs and assignments, bit for bit; less overhead per frame).
 
     Args:
-        tracker: ``'bytetrack'``, ``'ocsort'``, a tracker config file or dict (:func:`load_tracker_config`).
+        tracker: ``'bytetrack'``, ``'ocsort'``, a tracker config file or dict (:func:`load_tracker_config`), or
+            settings it already returned (a ``TrackerSettings``, used as they are: no ``smoothing`` or overrides).
         smoothing: One-Euro keypoint smoothing: None (the config's; off by default), False, True or a dict of
             ``min_cutoff``, ``beta``, ``d_cutoff``.
         fps: frames per second of the source (the smoothing filter works in seconds).
@@ -85,11 +88,17 @@ class PoseTracker:
         TrackerConfigError: a bad tracker name or setting (one line).
     """
 
-    def __init__(self, tracker: Union[str, os.PathLike, Mapping[str, Any], Config] = 'bytetrack',
+    def __init__(self, tracker: Union[str, os.PathLike, Mapping[str, Any], Config, TrackerSettings] = 'bytetrack',
                  smoothing: Any = None, fps: float = 30.0, **overrides: Any) -> None:
         if not fps > 0:
             raise ValueError(f'PoseTracker: fps must be > 0, got {fps!r}')
-        self.settings: TrackerSettings = load_tracker_config(tracker, smoothing, **overrides)
+        if isinstance(tracker, TrackerSettings):
+            if smoothing is not None or overrides:
+                raise TypeError('PoseTracker: settings from load_tracker_config are used as they are; pass the '
+                                'smoothing and overrides to load_tracker_config instead')
+            self.settings: TrackerSettings = tracker
+        else:
+            self.settings = load_tracker_config(tracker, smoothing, **overrides)
         self.fps = float(fps)
         self._tracker = _build_mmdet_tracker(self.settings.tracker)
         retain_s = self.settings.tracker['num_frames_retain'] / self.fps  # filled from mmdet's default if unset

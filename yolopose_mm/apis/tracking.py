@@ -10,9 +10,11 @@ import weakref
 from typing import Any, Iterable, Iterator, List, Optional, Tuple, Union
 
 import numpy as np
+import torch
 from mmpose.structures import PoseDataSample
 from torch import nn
 
+from .cpu_memory import retain_freed_memory
 from .inference import inference, read_image
 from .sources import DEFAULT_FPS, VideoReader, resolve_input
 from .tracker import PoseTracker
@@ -63,13 +65,15 @@ def _frames(source: Source) -> Tuple[Iterator[Tuple[Optional[str], Optional[np.n
 def track(model: nn.Module, source: Source, tracker: Any = 'bytetrack', *, smoothing: Any = None,
           batch_size: Optional[int] = None, input_size: Optional[int] = None, nms_thr: float = 0.7,
           fps: Optional[float] = None,
-          prefetch: bool = True, **tracker_cfg: Any) -> Iterator[PoseDataSample]:
+          prefetch: Optional[bool] = None, **tracker_cfg: Any) -> Iterator[PoseDataSample]:
     """Track people over the frames of ``source``; one ``PoseDataSample`` per frame, in order.
 
     :func:`track_frames` takes the same arguments and yields ``(frame, sample)`` pairs (to draw on the frame).
 
     Settings and the source are checked (and a video or camera opened) when ``track`` is called, before the first
-    frame, so a bad tracker name or setting raises at once.
+    frame, so a bad tracker name or setting raises at once. With a model on the CPU the process keeps freed heap
+    memory for reuse from then on (:func:`~yolopose_mm.apis.cpu_memory.retain_freed_memory`, glibc only;
+    ``YOLOPOSE_RETAIN_MEMORY=0`` turns it off).
 
     Args:
         model: from :func:`~yolopose_mm.apis.init_model` (``optimize=True`` is faster).
@@ -86,6 +90,10 @@ def track(model: nn.Module, source: Source, tracker: Any = 'bytetrack', *, smoot
         fps: frames per second for the smoothing filter (default: the video's, else 30).
         prefetch: read frames and run the network in a background thread, up to two batches ahead of the
             tracker and of the caller's loop (which then overlap with it); False: all in the calling thread.
+            Default (None): the background thread when the model is on a GPU or when torch's CPU threads
+            (``torch.get_num_threads()``) leave a core of this process free; with every core in torch's thread
+            pool, a second busy thread slows them down (measured on 2 cores with 2 threads: 0.8x the frames
+            per second).
             Several tracks over one model take turns; but do not call :func:`inference` on that model from
             another thread meanwhile (it sets the model's ``test_cfg`` for the duration of a call).
         **tracker_cfg: tracker settings over the config's, e.g. ``num_frames_retain=60``,
@@ -109,7 +117,7 @@ def track(model: nn.Module, source: Source, tracker: Any = 'bytetrack', *, smoot
 
 def track_frames(model: nn.Module, source: Source, tracker: Any = 'bytetrack', *, smoothing: Any = None,
                  batch_size: Optional[int] = None, input_size: Optional[int] = None, nms_thr: float = 0.7,
-                 fps: Optional[float] = None, prefetch: bool = True,
+                 fps: Optional[float] = None, prefetch: Optional[bool] = None,
                  **tracker_cfg: Any) -> Iterator[Tuple[np.ndarray, PoseDataSample]]:
     """:func:`track`, yielding ``(frame, sample)``: the BGR frame (H, W, 3) and its ``PoseDataSample``."""
     if batch_size is not None and int(batch_size) < 1:
@@ -119,12 +127,30 @@ def track_frames(model: nn.Module, source: Source, tracker: Any = 'bytetrack', *
     if fps is not None and not fps > 0:
         raise ValueError(f'track: fps must be > 0, got {fps!r}')
     from .tracker_config import load_tracker_config
-    load_tracker_config(tracker, smoothing, **tracker_cfg)  # check before opening anything
+    settings = load_tracker_config(tracker, smoothing, **tracker_cfg)  # check before opening anything
     frames, source_fps, reader = _frames(source)
-    pose_tracker = PoseTracker(tracker, smoothing=smoothing, fps=fps or source_fps, **tracker_cfg)
+    pose_tracker = PoseTracker(settings, fps=fps or source_fps)
+    on_cpu = _on_cpu(model)
+    if on_cpu:
+        retain_freed_memory()  # feature maps reuse freed heap blocks instead of page-faulting in anew
+    if prefetch is None:
+        prefetch = not on_cpu or torch.get_num_threads() < _usable_cpus()
     if batch_size is None:
         batch_size = 1 if isinstance(reader, VideoReader) and reader.frame_count is None else 4  # a webcam: 1
     return _run(model, frames, reader, pose_tracker, int(batch_size), input_size, float(nms_thr), bool(prefetch))
+
+
+def _on_cpu(model: nn.Module) -> bool:
+    param = next(model.parameters(), None)
+    return param is None or param.device.type == 'cpu'
+
+
+def _usable_cpus() -> int:
+    """CPU cores this process may run on (its affinity where the platform tells it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
 
 _MODEL_LOCKS: 'weakref.WeakKeyDictionary[nn.Module, threading.Lock]' = weakref.WeakKeyDictionary()

@@ -47,6 +47,8 @@ class ConvBNAct(nn.Module):
         self.act = nn.SiLU(inplace=True) if act else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if isinstance(self.bn, nn.Identity):  # folded into the convolution (fold_batchnorm): one call less
+            return self.act(self.conv(x))
         return self.act(self.bn(self.conv(x)))
 
 
