@@ -11,9 +11,11 @@ import torch
 from torch import nn
 
 from ultralytics_reference import randomize_batchnorm
+from yolopose_mm.apis.optimize import optimize_for_inference
 from yolopose_mm.converters.safe_pickle import safe_load_checkpoint
 from yolopose_mm.converters.ultralytics_ckpt import _renamed_tensors
 from yolopose_mm.models.layers import C2, C2PSA, SPPF, A2C2f, C2f, C3k2, ConvBNAct, DWConv
+from yolopose_mm.models.layers.attention_ops import fused_attention_applies, token_major_attention
 
 
 def _legacy_sppf(m: nn.Module) -> nn.Module:
@@ -43,8 +45,7 @@ def _pairs():
     ]
 
 
-@pytest.mark.parametrize('index', range(13))
-def test_block_matches_ultralytics(index, tmp_path, ultralytics):
+def _loaded_pair(index, tmp_path):
     name, ref, ours, cin = _pairs()[index]
     ref = randomize_batchnorm(ref, seed=index).eval()
     for m in ref.modules():  # Ultralytics sets these model-wide in initialize_weights()
@@ -55,11 +56,48 @@ def test_block_matches_ultralytics(index, tmp_path, ultralytics):
     state = {k[2:]: v for k, v in _renamed_tensors(record, 'm').items()}
     ours.eval().load_state_dict(state, strict=True)
     x = torch.randn(2, cin, 8, 10, generator=torch.Generator().manual_seed(index)) * 4
+    return name, ref, ours, x
+
+
+@pytest.mark.parametrize('index', range(13))
+def test_block_matches_ultralytics(index, tmp_path, ultralytics):
+    name, ref, ours, x = _loaded_pair(index, tmp_path)
     with torch.no_grad():
         expected, got = ref(x), ours(x)
     assert got.shape == expected.shape
     err = ((got - expected).abs().max() / expected.abs().max()).item()
     assert err < 1e-5, f'{name}: relative difference {err:.2e}'
+
+
+@pytest.mark.parametrize('index', range(13))
+def test_optimized_block_matches_ultralytics(index, tmp_path, ultralytics, monkeypatch):
+    """BatchNorm folded (lean functional forward) and channels-last (token-major SDPA attention) vs Ultralytics'
+    unfused NCHW block."""
+    name, ref, ours, x = _loaded_pair(index, tmp_path)
+    optimize_for_inference(ours)
+    assert all(m.bn_folded for m in ours.modules() if isinstance(m, ConvBNAct))
+    calls = []
+    sdpa = torch.nn.functional.scaled_dot_product_attention
+    monkeypatch.setattr(torch.nn.functional, 'scaled_dot_product_attention',
+                        lambda *a, **k: calls.append(1) or sdpa(*a, **k))  # counts, then runs the real kernel
+    with torch.no_grad():
+        expected, got = ref(x), ours(x.contiguous(memory_format=torch.channels_last))
+    attention = name in ('A2C2f', 'A2C2f-global')  # (PSA keeps the explicit path: query width != value width)
+    assert bool(calls) == attention, f'{name}: {len(calls)} token-major attention calls'
+    err = ((got - expected).abs().max() / expected.abs().max()).item()
+    assert err < 1e-5, f'{name}: relative difference {err:.2e}'
+
+
+def test_token_major_attention_path_is_taken_only_in_channels_last_inference():
+    qkv = torch.randn(1, 96, 4, 5)
+    cl = qkv.contiguous(memory_format=torch.channels_last)
+    with torch.no_grad():
+        assert fused_attention_applies(cl) and not fused_attention_applies(qkv)
+    assert not fused_attention_applies(cl)  # autograd on: training keeps the explicit path
+    with torch.no_grad():  # and a 2% change of the scale shows in the token-major output
+        a = token_major_attention(cl, 2, 2, (16, 16, 16), 0.35)[0]
+        b = token_major_attention(cl, 2, 2, (16, 16, 16), 0.35 * 1.02)[0]
+    assert a.shape == (1, 32, 4, 5) and ((a - b).abs().max() / a.abs().max()).item() > 1e-4
 
 
 def test_attention_is_exercised(ultralytics):

@@ -61,6 +61,21 @@ def test_params_outputs_and_flops_match(version, scale, tmp_path, ultralytics):
     assert abs(our_flops - ref_flops) / ref_flops < 0.01, (our_flops, ref_flops)
 
 
+def test_inference_optimized_yolo12_matches(tmp_path, ultralytics):
+    """YOLO12-n BatchNorm folded and channels-last (lean conv forward, token-major area attention: what
+    ``init_model(optimize=True)`` runs) against Ultralytics' unfused model at 640."""
+    from yolopose_mm.apis.optimize import optimize_for_inference
+    ref, ours = _network('12', 'n', tmp_path)
+    optimize_for_inference(ours)
+    x = torch.rand(1, 3, 640, 640, generator=torch.Generator().manual_seed(2))
+    y, preds = ultralytics_raw(ref, x)
+    raw, dec = _forward(ours, x)
+    _close(raw.box_logits, preds['boxes'])
+    _close(raw.cls_logits, preds['scores'])
+    _close(raw.kpt_raw, preds['kpts'])
+    _close(dec.scores[..., 0], y[:, 4])
+
+
 @pytest.mark.parametrize('version,size', [('v8-p6', 384), ('12', 320)])
 def test_loss_terms_and_head_gradients_on_coco8(version, size, tmp_path, data_dir, ultralytics):
     """v8PoseLoss vs our head loss on the four coco8-pose train images (four levels for P6), plus an image with

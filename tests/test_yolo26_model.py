@@ -109,6 +109,25 @@ def test_parameters_flops_and_outputs_match(scale, tmp_path, ultralytics):
         _compare_outputs(ref, ours, torch.rand(1, 3, h, w))
 
 
+def test_inference_optimized_outputs_match(tmp_path, ultralytics):
+    """BatchNorm folded and channels-last (the lean conv forward, token-major attention: what
+    ``init_model(optimize=True)`` runs) against Ultralytics' unfused model at 640."""
+    from yolopose_mm.apis.optimize import optimize_for_inference
+    ref, ours, _ = _pair('n', tmp_path)
+    optimize_for_inference(ours)
+    x = torch.rand(1, 3, 640, 640, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        y, preds = ref(x)
+        raw = ours.head(ours.neck(ours.backbone(x)))
+    for name in ('one2many', 'one2one'):  # (not the top 300: folding reorders near-equal random-weight scores)
+        for a, key in (('box_logits', 'boxes'), ('cls_logits', 'scores'), ('kpt_raw', 'kpts')):
+            _close(getattr(getattr(raw, name), a), preds[name][key])
+    dec = ours.head.decode(raw.one2many)
+    cx, cy, bw, bh = y[:, 0], y[:, 1], y[:, 2], y[:, 3]
+    _close(dec.bboxes, torch.stack((cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2), -1))
+    _close(dec.keypoints, y[:, 5:].view(1, 17, 3, -1).permute(0, 3, 1, 2)[..., :2])
+
+
 @pytest.mark.parametrize('end2end', [True, False])
 def test_fused_inference_checkpoints_convert(end2end, tmp_path, ultralytics):
     """A fused checkpoint (BN folded, one branch set, no sigma outputs or flow) converts to a model with only that

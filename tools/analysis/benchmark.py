@@ -3,7 +3,7 @@
 """Eager forward latency, ours vs Ultralytics, same weights (a benchmark, not a test).
 
     python tools/analysis/benchmark.py [--pt yolo11n-pose.pt | --yaml yolov8n-pose-p6.yaml] [--size 1280]
-        [--runs 30] [--threads 2] [--end2end] [--fuse]
+        [--runs 30] [--threads 2] [--end2end] [--fuse] [--channels-last]
 
 Both models run in one process, alternately, batch 1, fp32, on the CPU, after warm-up; prints the medians and
 the ratio ours / Ultralytics. ``--yaml`` benchmarks a model no trained checkpoint exists for: Ultralytics'
@@ -12,7 +12,10 @@ as a ``.pt`` and converted with our converter (:mod:`random_weights`). ``--size`
 yolopose_mm config states (1280 for YOLOv8-pose-p6, else 640). YOLO26: ours runs the one branch set the path needs
 (``--end2end``: one-to-one + top 300, else one-to-many), Ultralytics' unfused eval forward runs both sets and decodes
 one; ``--fuse`` folds BatchNorm on both sides, which on Ultralytics' side also drops the unused set (what its
-predictor runs). Needs the Ultralytics reference (requirements/tests.txt).
+predictor runs). ``--channels-last`` stores both models' weights channels-last (NHWC), the layout both predictors
+run on an x86 CPU: ours through ``init_model(optimize=True)``, Ultralytics' because its AutoBackend turns
+channels-last on by default for a PyTorch model on an x86 CPU with oneDNN; the input stays a contiguous NCHW
+tensor on both sides, as both predictors feed it. Needs the Ultralytics reference (requirements/tests.txt).
 """
 import argparse
 import os
@@ -38,6 +41,9 @@ def main(argv=None) -> int:
                         help="fold BatchNorm on both sides (ours: optimize_for_inference without channels-last; "
                         "Ultralytics: model.fuse(), which also drops a YOLO26 head's unused branch set), as the "
                         "predictors run them")
+    parser.add_argument('--channels-last', action='store_true',
+                        help="both models' weights channels-last (NHWC), as both predictors run them on an x86 CPU "
+                        "(Ultralytics' AutoBackend default there; ours: init_model(optimize=True))")
     parser.add_argument('--device', default=None, help="both models run here (default: 'cuda:0' where a GPU "
                         "exists, else 'cpu')")
     args = parser.parse_args(argv)
@@ -85,6 +91,9 @@ def main(argv=None) -> int:
         from yolopose_mm.apis.optimize import optimize_for_inference
         optimize_for_inference(ours, fold_bn=True, channels_last=False)
         ref.fuse()
+    if args.channels_last:
+        ours.to(memory_format=torch.channels_last)
+        ref.to(memory_format=torch.channels_last)
 
     if yolo26:
         from yolopose_mm.models.utils.topk_select import topk_select
@@ -121,7 +130,8 @@ def main(argv=None) -> int:
     path = (' one-to-one top-k' if args.end2end else ' one-to-many') if yolo26 else ''
     print(f'model: YOLO{arch.version}-pose-{arch.scale}{path} ({weights}), input 1x3x{args.size}x{args.size} on '
           f'{device}, {torch.get_num_threads()} threads, {args.runs} runs each after {args.warmup} warm-up, '
-          f'alternated{", BatchNorm folded on both sides" if args.fuse else ""}')
+          f'alternated{", BatchNorm folded on both sides" if args.fuse else ""}'
+          f'{", channels-last weights on both sides" if args.channels_last else ""}')
     print(f'  ours        median {med["ours"]:8.2f} ms')
     print(f'  ultralytics median {med["ultralytics"]:8.2f} ms')
     print(f'  ratio ours / ultralytics = {med["ours"] / med["ultralytics"]:.3f}')

@@ -13,7 +13,8 @@ def fold_batchnorm(model: nn.Module) -> int:
     """Fold the BatchNorm of every :class:`ConvBNAct` into its convolution, in place.
 
     Each ``ConvBNAct`` computes ``act(bn(conv(x)))``; in eval mode the BatchNorm is a per-channel affine map,
-    so ``conv`` gets the folded weight and bias and ``bn`` becomes ``nn.Identity``. Only ``ConvBNAct`` modules
+    so ``conv`` gets the folded weight and bias, ``bn`` becomes ``nn.Identity`` and ``bn_folded`` switches the
+    module to its lean functional forward. Only ``ConvBNAct`` modules
     are touched (their order of operations is known), so a BatchNorm elsewhere is never folded into the wrong
     convolution. The folded model predicts the same (float rounding aside) but can no longer be trained.
 
@@ -34,6 +35,7 @@ def fold_batchnorm(model: nn.Module) -> int:
         if isinstance(module, ConvBNAct) and isinstance(module.bn, nn.BatchNorm2d):
             module.conv = fuse_conv_bn_eval(module.conv, module.bn)
             module.bn = nn.Identity()
+            module.bn_folded = True
             folded += 1
     return folded
 

@@ -7,6 +7,7 @@ from typing import List
 import torch
 from torch import nn
 
+from .attention_ops import fused_attention_applies, token_major_attention
 from .conv import ConvBNAct
 from .csp_blocks import C3k
 
@@ -19,7 +20,8 @@ class AreaAttention(nn.Module):
     The H*W positions, in row-major order, are cut into ``area`` consecutive runs (horizontal strips when
     ``area`` divides H); attention runs inside each run. Per head the 1x1 ``qkv`` conv gives query, key and value
     of ``head_dim`` channels each (head-major: [q, k, v] of head 0, then head 1, ...). A depthwise 7x7 conv of the
-    values is added as a positional term before the output projection.
+    values is added as a positional term before the output projection. A channels-last map in inference runs
+    the same attention token-major through ``scaled_dot_product_attention`` (:mod:`.attention_ops`).
 
     Args:
         channels: C.
@@ -50,7 +52,11 @@ class AreaAttention(nn.Module):
             raise ValueError(f'AreaAttention: a {h}x{w} feature map cannot be cut into {a} equal areas; use an '
                              'input size whose sides are multiples of 32')
         n = h * w // a
-        qkv = self.qkv(x).view(b, heads, 3 * d, a, n)
+        qkv = self.qkv(x)
+        if fused_attention_applies(qkv):
+            out, v = token_major_attention(qkv, a, heads, (d, d, d), self.scale)
+            return self.proj(out + self.pos_enc(v))
+        qkv = qkv.view(b, heads, 3 * d, a, n)
         if a > 1:  # areas become batch entries: (B * area, heads, 3d, n)
             qkv = qkv.permute(0, 3, 1, 2, 4)
         qkv = qkv.reshape(b * a, heads, 3 * d, n)

