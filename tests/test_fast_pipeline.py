@@ -4,7 +4,10 @@ the shared metainfo and the copy-free packing give exactly what the plain steps 
 from __future__ import annotations
 
 import copy
+import io
+import pickle
 import random
+from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 
 import numpy as np
@@ -99,6 +102,48 @@ def test_lazy_mosaic_warp_equals_warping_the_whole_canvas(data_dir, params):
         assert np.array_equal(affine.warp_layout(layout, m), affine.warp_image(layout.render(), m)), trial
 
 
+def _render_plain(layout: MosaicLayout, region) -> np.ndarray:
+    """The canvas part ``region`` drawn the plain way: filled with the pad colour, then every tile pasted in order."""
+    x1, y1, x2, y2 = region
+    canvas = np.full((layout.canvas_wh[1], layout.canvas_wh[0], 3), layout.pad_val, np.uint8)
+    for img, tx, ty in layout.tiles:
+        h, w = canvas[ty:ty + img.shape[0], tx:tx + img.shape[1]].shape[:2]
+        canvas[ty:ty + h, tx:tx + w] = img[:h, :w]
+    return canvas[y1:y2, x1:x2]
+
+
+def test_render_pastes_each_tile_once_and_pads_only_the_rest():
+    """MosaicLayout.render (each tile copied once, the pad colour only where no tile is, optionally into a reused
+    buffer holding an earlier image) equals filling the canvas and pasting the tiles in order, for mosaic layouts
+    (tiles cropped at the border, centres near the edges) and overlapping tiles, whole canvas and random parts."""
+    rng = np.random.default_rng(0)
+    buf = np.full(200 * 200 * 3, 7, np.uint8)
+    for trial in range(200):
+        cw, ch = int(rng.integers(20, 200)), int(rng.integers(20, 200))
+        if trial % 2:  # a mosaic layout
+            parts = [rng.integers(0, 255, (int(rng.integers(5, ch)), int(rng.integers(5, cw)), 3), dtype=np.uint8)
+                     for _ in range(4)]
+            center = (int(rng.integers(0, cw + 1)), int(rng.integers(0, ch + 1)))
+            tiles = [(p[b[1]:b[3], b[0]:b[2]], a[0], a[1])
+                     for p, (a, b) in zip(parts, mosaic_layout(center, [p.shape[:2] for p in parts], (cw, ch)))]
+        else:  # tiles anywhere inside the canvas, overlapping
+            tiles = []
+            for _ in range(int(rng.integers(0, 5))):
+                tx, ty = int(rng.integers(0, cw)), int(rng.integers(0, ch))
+                tile = rng.integers(0, 255, (int(rng.integers(1, ch - ty + 1)), int(rng.integers(1, cw - tx + 1)), 3),
+                                    dtype=np.uint8)
+                tiles.append((tile, tx, ty))
+        layout = MosaicLayout((cw, ch), int(rng.integers(0, 256)), tiles)
+        x1, x2 = sorted(int(v) for v in rng.integers(0, cw + 1, 2))
+        y1, y2 = sorted(int(v) for v in rng.integers(0, ch + 1, 2))
+        for region in ((0, 0, cw, ch), (x1, y1, x2 + 1 if x2 < cw else x2, y2 + 1 if y2 < ch else y2)):
+            want = _render_plain(layout, region)
+            assert np.array_equal(layout.render(region), want), trial
+            got = layout.render(region, out=buf)
+            assert np.shares_memory(got, buf) and got.flags.c_contiguous and np.array_equal(got, want), trial
+    assert np.array_equal(MosaicLayout((4, 3), 9, []).render(), np.full((3, 4, 3), 9, np.uint8))
+
+
 def test_pack_equals_mmpose_pack_and_does_not_copy_the_image():
     img = np.random.default_rng(0).integers(0, 255, (48, 64, 3), dtype=np.uint8)
     results = dict(img=img, img_shape=(48, 64), bbox=np.array([[1, 2, 30, 40]], np.float32),
@@ -174,6 +219,23 @@ def test_collate_gives_the_data_preprocessor_the_same_batch(data_dir):
     for a, b in zip(ours['data_samples'], ref['data_samples']):
         for k in b.gt_instance_labels.keys():
             assert torch.equal(a.gt_instance_labels.get(k), b.gt_instance_labels.get(k)), k
+    # leaving a worker (torch's pickler): each label field once per batch, by value, the samples' slices cut again
+    replaced = torch.full_like(ours['data_samples'][1].gt_instance_labels.areas, 5.0)
+    ours['data_samples'][1].gt_instance_labels.areas = replaced
+    buf = io.BytesIO()
+    ForkingPickler(buf, pickle.HIGHEST_PROTOCOL).dump(ours)
+    arrived = pickle.loads(buf.getvalue())
+    assert torch.equal(arrived['inputs'], ours['inputs'])
+    for name in ref['data_samples'][0].gt_instance_labels.keys():
+        fields = [s.gt_instance_labels.get(name) for s in arrived['data_samples']]
+        for i, (field, b) in enumerate(zip(fields, ref['data_samples'])):
+            if (i, name) == (1, 'areas'):  # replaced after collating: sent as a tensor of its own
+                assert torch.equal(field, replaced) and field.is_shared()
+                continue
+            want = b.gt_instance_labels.get(name)
+            assert torch.equal(field, want) and field.dtype == want.dtype and not field.is_shared(), (i, name)
+        if name != 'areas':
+            assert len({f.untyped_storage().data_ptr() for f in fields}) == 1, name  # views of one tensor
 
 
 def test_batch_of_slots_gives_the_samples_one_by_one_and_collates_without_a_copy(data_dir):

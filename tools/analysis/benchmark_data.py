@@ -2,7 +2,8 @@
 # Copyright (c) yolopose_mm contributors. Licensed under the Apache License 2.0.
 """Training data pipeline throughput per CPU core, ours vs Ultralytics' own (a benchmark, not a test).
 
-    python tools/analysis/benchmark_data.py [--imgsz 640] [--batch 8] [--workers 0 2] [--copies 4] [--rounds 3]
+    python tools/analysis/benchmark_data.py [--imgsz 640] [--batch 8] [--workers 0 2] [--copies 4] [--rounds 5]
+        [--samples 800] [--warmup 6]
 
 Both pipelines read the same images (``--copies N`` distinct copies of each of the 8 coco8-pose images; the default
 4 gives 32 images, 4 batches: Ultralytics runs a loader of a single batch in-process, whatever ``workers`` says; a
@@ -10,13 +11,21 @@ large N, e.g. 40, holds more images than our 128 MiB cache and Ultralytics' buff
 costs a decode once per epoch, as on a large dataset) and apply the
 YOLO training augmentation at ``--imgsz``: mosaic, random affine (translate 0.1, scale 0.5), HSV, flip, then pack
 the batch. Ours: ``configs/yolopose_n_coco8.py``'s training dataloader (``YOLOPoseDataset``, ``YOLOBatchSampler``).
-Ultralytics': ``build_yolo_dataset`` + ``build_dataloader`` (its ``InfiniteDataLoader``). Each measurement runs one
-side for ``--samples`` samples after a warm-up, in this process (``--workers 0``) or with persistent workers; the
-sides alternate in one process, ``--rounds`` times. Samples per CPU second is the throughput per core: the CPU time
-of this process and of its worker processes (from /proc), so other jobs on the machine inflate wall time but much
-less the CPU time; wall-clock samples/s and the load average are printed next to it. OpenCV runs single-threaded
-on both sides. The decoded-image memory is measured with ``--workers 0``: our per-process cache (the batch's
-images) and Ultralytics' buffer of recent images (``dataset.ims``), at their largest.
+Ultralytics': ``build_yolo_dataset`` + ``build_dataloader`` (its ``InfiniteDataLoader``).
+
+What is measured, the same way for both sides: each side first runs ``--warmup`` epochs (every worker has started,
+decoded the images and filled its cache / buffer: the steady state of a long training run); then the sides
+alternate in one process, ``--rounds`` times, each measurement being whole epochs, at least ``--samples`` samples,
+in this process (``--workers 0``) or with persistent workers. A measurement starts at an epoch boundary with the
+workers idle and ends when they are idle again, so the CPU time counted is that of exactly the batches consumed
+(our loader starts a new iterator per epoch and prefetches nothing past it; Ultralytics' persistent iterator has
+its prefetch queue full at both ends). Samples per CPU second is the throughput per core: user + system CPU time
+of this process and of its worker processes (from /proc), page faults included (system time), so other jobs on
+the machine inflate wall time but much less the CPU time; wall-clock samples/s, the load average and the page
+faults per sample are printed next to it, and the ratio of each round (ours / Ultralytics' measurement next to it)
+with the range. OpenCV and torch run single-threaded on both sides. The decoded-image memory is measured with
+``--workers 0``: our per-process cache (the batch's images) and Ultralytics' buffer of recent images
+(``dataset.ims``), at their largest.
 Needs the Ultralytics reference (requirements/tests.txt).
 """
 import argparse
@@ -105,33 +114,43 @@ class Side:
         self.peak_memory = 0
 
     def next_batch(self):
-        while True:
-            if self._it is None:
-                if self.on_epoch:
-                    self.on_epoch(self.epoch)
-                self._it = iter(self.loader)
-            try:
-                batch = next(self._it)
-                if self.memory:
-                    self.peak_memory = max(self.peak_memory, self.memory())
-                return batch
-            except StopIteration:
-                self._it = None
-                self.epoch += 1
+        """The next batch (None at the end of an epoch)."""
+        if self._it is None:
+            if self.on_epoch:
+                self.on_epoch(self.epoch)
+            self._it = iter(self.loader)
+        try:
+            batch = next(self._it)
+        except StopIteration:
+            self._it = None
+            self.epoch += 1
+            return None
+        if self.memory:
+            self.peak_memory = max(self.peak_memory, self.memory())
+        return batch
 
-    def measure(self, samples: int, warmup: int):
-        for _ in range(warmup):
+    def epochs(self, n: int) -> int:
+        """Consume the rest of the current epoch (if one is under way) and then ``n`` whole epochs; the samples of
+        the ``n`` epochs."""
+        while self._it is not None:
             self.next_batch()
+        done = 0
+        for _ in range(n):
+            while (batch := self.next_batch()) is not None:
+                done += len(batch['img']) if isinstance(batch, dict) and 'img' in batch else len(batch['inputs'])
+        return done
+
+    def measure(self, epochs: int):
+        """CPU and wall time of ``epochs`` whole epochs, counted from an epoch boundary with idle workers."""
+        self.epochs(0)
         _settle()
         load = os.getloadavg()[0]
         faults = _children_stat(7) + resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-        wall, cpu, kids, done = time.perf_counter(), time.process_time(), _cpu_seconds_of_children(), 0
-        while done < samples:
-            batch = self.next_batch()
-            done += len(batch['img']) if isinstance(batch, dict) and 'img' in batch else len(batch['inputs'])
+        wall, cpu, kids = time.perf_counter(), time.process_time(), _cpu_seconds_of_children()
+        done = self.epochs(epochs)
         wall = time.perf_counter() - wall
         cpu_main = time.process_time() - cpu
-        _settle()  # what the workers prefetched meanwhile belongs to this side (about as much as was ready before)
+        _settle()  # workers refill what they prefetch (Ultralytics' persistent iterator: as much as before)
         cpu = cpu_main + _cpu_seconds_of_children() - kids
         faults = _children_stat(7) + resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
         return dict(samples=done, wall=wall, cpu=cpu, cpu_main=cpu_main, faults=faults,
@@ -174,9 +193,10 @@ def main(argv=None) -> int:
     parser.add_argument('--batch', type=int, default=8)
     parser.add_argument('--workers', type=int, nargs='+', default=[0, 2])
     parser.add_argument('--copies', type=int, default=4, help='distinct copies of each of the 8 images')
-    parser.add_argument('--samples', type=int, default=160, help='samples per measurement')
-    parser.add_argument('--warmup', type=int, default=3, help='batches before each measurement')
-    parser.add_argument('--rounds', type=int, default=3)
+    parser.add_argument('--samples', type=int, default=800,
+                        help='samples per measurement at least (rounded up to whole epochs of each side)')
+    parser.add_argument('--warmup', type=int, default=6, help='epochs of each side before its first measurement')
+    parser.add_argument('--rounds', type=int, default=5)
     args = parser.parse_args(argv)
     os.environ.setdefault('YOLO_OFFLINE', '1')
     os.environ.setdefault('YOLO_VERBOSE', 'False')
@@ -189,7 +209,8 @@ def main(argv=None) -> int:
     yaml = _dataset(Path(args.data), tmp / 'data', args.copies)
     n_images = 8 * args.copies
     print(f'{n_images} images ({args.copies} copies of the 8 coco8-pose images), {args.imgsz} px, batch {args.batch}, '
-          f'{args.samples} samples per measurement, {args.rounds} alternated rounds, cv2/torch single-threaded')
+          f'>= {args.samples} samples (whole epochs) per measurement after {args.warmup} epochs, {args.rounds} '
+          'alternated rounds, cv2/torch single-threaded')
     for workers in args.workers:
         sides = [build_ours(yaml, args.imgsz, args.batch, workers),
                  build_ultralytics(yaml, args.imgsz, args.batch, workers)]
@@ -198,9 +219,12 @@ def main(argv=None) -> int:
                 print(f'NOTE: {side.name} uses {side.loader.num_workers} workers, not {workers} '
                       f'({n_images} images at batch {args.batch}); use --copies to give it more batches')
         runs = {s.name: [] for s in sides}
+        for side in sides:
+            side.epochs(args.warmup)  # caches / buffers full in every worker, workers started
         for r in range(args.rounds):
             for side in (sides if r % 2 == 0 else sides[::-1]):
-                runs[side.name].append(side.measure(args.samples, args.warmup))
+                per_epoch = len(side.loader) * args.batch
+                runs[side.name].append(side.measure(max(1, -(-args.samples // per_epoch))))
         where = 'main process' if workers == 0 else f'{workers} persistent workers'
         print(f'\n{where}:')
         print(f'  {"":<12} {"samples/CPU-s":>14} {"samples/s wall":>15} {"load avg":>9}   per round (samples/CPU-s)')
@@ -212,16 +236,16 @@ def main(argv=None) -> int:
                   f'{statistics.median(x["samples"] / x["wall"] for x in rs):15.1f} '
                   f'{statistics.median(x["load"] for x in rs):9.2f}   '
                   + ' '.join(f'{v:.1f}' for v in per_cpu[side.name]))
-        if workers:
-            for side in sides:
-                rs = runs[side.name]
-                share = statistics.median(x['cpu_main'] / x['cpu'] for x in rs)
-                faults = statistics.median(x['faults'] / x['samples'] for x in rs)
-                print(f'  {side.name}: {share:.0%} of the CPU time in the main process (receiving batches); '
-                      f'{faults:.0f} page faults per sample')
+        for side in sides:
+            rs = runs[side.name]
+            share = statistics.median(x['cpu_main'] / x['cpu'] for x in rs)
+            faults = statistics.median(x['faults'] / x['samples'] for x in rs)
+            print(f'  {side.name}: {rs[0]["samples"]} samples per round; '
+                  + (f'{share:.0%} of the CPU time in the main process (receiving batches); ' if workers else '')
+                  + f'{faults:.0f} page faults per sample')
         ratios = [a / b for a, b in zip(per_cpu['ours'], per_cpu['ultralytics'])]
-        print(f'  per-core throughput ours / ultralytics: median {statistics.median(ratios):.3f} '
-              f'(rounds: {" ".join(f"{v:.3f}" for v in ratios)})')
+        print(f'  per-core throughput ours / ultralytics: median {statistics.median(ratios):.3f}, '
+              f'range {min(ratios):.3f}-{max(ratios):.3f} (rounds: {" ".join(f"{v:.3f}" for v in ratios)})')
         if workers == 0:
             for side in sides:
                 print(f'  decoded images held ({side.name}): peak {side.peak_memory / 2 ** 20:.1f} MiB')

@@ -54,16 +54,47 @@ class MosaicLayout:
     pad_val: int
     tiles: List[Tuple[np.ndarray, int, int]]
 
-    def render(self, region: Optional[Tuple[int, int, int, int]] = None) -> np.ndarray:
-        """The canvas, or only its part ``region`` (x1, y1, x2, y2), as a new (h, w, 3) uint8 image."""
+    def render(self, region: Optional[Tuple[int, int, int, int]] = None,
+               out: Optional[np.ndarray] = None) -> np.ndarray:
+        """The canvas, or only its part ``region`` (x1, y1, x2, y2), as an (h, w, 3) uint8 image: a new one, or
+        ``out`` (a contiguous uint8 buffer of at least h * w * 3 bytes, whose first bytes become the image).
+
+        Each tile is copied once, and the pad colour is written only where no tile is (later tiles win where
+        tiles overlap): the pixels of filling the canvas with the pad colour and pasting the tiles in order.
+        """
         x1, y1, x2, y2 = region if region is not None else (0, 0, *self.canvas_wh)
-        out = np.full((y2 - y1, x2 - x1, 3), self.pad_val, dtype=np.uint8)
-        for img, tx, ty in self.tiles:
-            th, tw = img.shape[:2]
+        shape = (y2 - y1, x2 - x1, 3)
+        if out is None:
+            img = np.empty(shape, dtype=np.uint8)
+        else:
+            img = out.reshape(-1)[:shape[0] * shape[1] * 3].reshape(shape)
+        boxes = []
+        for tile, tx, ty in self.tiles:
+            th, tw = tile.shape[:2]
             ax1, ay1, ax2, ay2 = max(tx, x1), max(ty, y1), min(tx + tw, x2), min(ty + th, y2)
             if ax1 < ax2 and ay1 < ay2:
-                out[ay1 - y1:ay2 - y1, ax1 - x1:ax2 - x1] = img[ay1 - ty:ay2 - ty, ax1 - tx:ax2 - tx]
-        return out
+                boxes.append((ax1 - x1, ay1 - y1, ax2 - x1, ay2 - y1))
+                img[ay1 - y1:ay2 - y1, ax1 - x1:ax2 - x1] = tile[ay1 - ty:ay2 - ty, ax1 - tx:ax2 - tx]
+        for bx1, by1, bx2, by2 in uncovered(boxes, shape[1], shape[0]):
+            img[by1:by2, bx1:bx2] = self.pad_val
+        return img
+
+
+def uncovered(boxes: Sequence[Tuple[int, int, int, int]], w: int, h: int) -> List[Tuple[int, int, int, int]]:
+    """Rectangles (x1, y1, x2, y2) that together cover exactly the part of the w x h image outside every box
+    (boxes given as x1, y1, x2, y2 inside the image): for each horizontal band between box edges, the gaps between
+    the boxes that span it."""
+    ys = sorted({0, h, *(b[1] for b in boxes), *(b[3] for b in boxes)})
+    out = []
+    for top, bottom in zip(ys[:-1], ys[1:]):
+        x = 0
+        for bx1, _, bx2, _ in sorted(b for b in boxes if b[1] <= top and b[3] >= bottom):
+            if bx1 > x:
+                out.append((x, top, bx1, bottom))
+            x = max(x, bx2)
+        if x < w:
+            out.append((x, top, w, bottom))
+    return out
 
 
 def choose_partners(key: Optional[SampleKey], dataset_len: int, n: int = 3) -> List[int]:

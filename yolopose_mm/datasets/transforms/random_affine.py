@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+import threading
 from typing import Dict, Optional, Sequence, Tuple, Union
 
 import cv2
@@ -12,6 +13,17 @@ from mmcv.transforms import BaseTransform
 from mmpose.registry import TRANSFORMS
 
 from .instances import num_instances, select_instances
+
+_SCRATCH = threading.local()  # this thread's buffer for the part of a mosaic canvas a warp reads
+
+
+def canvas_scratch(nbytes: int) -> np.ndarray:
+    """This thread's reusable flat uint8 buffer of at least ``nbytes`` (a fresh buffer per sample would cost page
+    faults; the warp's output never aliases it)."""
+    buf = getattr(_SCRATCH, 'buf', None)
+    if buf is None or buf.size < nbytes:
+        buf = _SCRATCH.buf = np.empty(nbytes, np.uint8)
+    return buf
 
 
 def affine_matrix(src_wh: Tuple[float, float], out_wh: Tuple[int, int], degrees: float, translate: float,
@@ -176,7 +188,8 @@ class YOLORandomAffine(BaseTransform):
         ``warp_image(layout.render(), m)``, since OpenCV's fixed-point source coordinates only shift by the
         sub-canvas offset (the inverse matrix is OpenCV's own, its translation moved by whole pixels)."""
         if self.perspective:
-            return self.warp_image(layout.render(), m)
+            cw, ch = layout.canvas_wh
+            return self.warp_image(layout.render(out=canvas_scratch(cw * ch * 3)), m)
         inv = cv2.invertAffineTransform(m[:2].astype(np.float64))
         w, h = self.input_size
         corners = np.array([[0, 0, 1], [w, 0, 1], [0, h, 1], [w, h, 1]], np.float64) @ inv.T
@@ -189,7 +202,8 @@ class YOLORandomAffine(BaseTransform):
             return np.full((h, w, 3), self.pad_val, np.uint8)
         inv[0, 2] -= x1
         inv[1, 2] -= y1
-        return cv2.warpAffine(layout.render((x1, y1, x2, y2)), inv, dsize=self.input_size,
+        src = layout.render((x1, y1, x2, y2), out=canvas_scratch((x2 - x1) * (y2 - y1) * 3))
+        return cv2.warpAffine(src, inv, dsize=self.input_size,
                               flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderValue=(self.pad_val,) * 4)
 
     def __repr__(self) -> str:
