@@ -2,7 +2,7 @@
 # Copyright (c) yolopose_mm contributors. Licensed under the Apache License 2.0.
 """Training data pipeline throughput per CPU core, ours vs Ultralytics' own (a benchmark, not a test).
 
-    python tools/analysis/benchmark_data.py [--imgsz 640] [--batch 8] [--workers 0 2] [--copies 4] [--rounds 5]
+    python tools/analysis/benchmark_data.py [--imgsz 640] [--batch 8] [--workers 0 2] [--copies 4] [--rounds 5] [--chunks 4]
         [--samples 800] [--warmup 6]
 
 Both pipelines read the same images (``--copies N`` distinct copies of each of the 8 coco8-pose images; the default
@@ -14,15 +14,16 @@ the batch. Ours: ``configs/yolopose_n_coco8.py``'s training dataloader (``YOLOPo
 Ultralytics': ``build_yolo_dataset`` + ``build_dataloader`` (its ``InfiniteDataLoader``).
 
 What is measured, the same way for both sides: each side first runs ``--warmup`` epochs (every worker has started,
-decoded the images and filled its cache / buffer: the steady state of a long training run); then the sides
-alternate in one process, ``--rounds`` times, each measurement being whole epochs, at least ``--samples`` samples,
-in this process (``--workers 0``) or with persistent workers. A measurement starts at an epoch boundary with the
+decoded the images and filled its cache / buffer: the steady state of a long training run); then ``--rounds``
+rounds in one process, each of at least ``--samples`` samples per side, in this process (``--workers 0``) or with
+persistent workers, in which the sides take ``--chunks`` turns each (ABBAABBA..., so that a slow spell of the
+machine hits both sides alike). A turn is whole epochs; it starts at an epoch boundary with the
 workers idle and ends when they are idle again, so the CPU time counted is that of exactly the batches consumed
 (our loader starts a new iterator per epoch and prefetches nothing past it; Ultralytics' persistent iterator has
 its prefetch queue full at both ends). Samples per CPU second is the throughput per core: user + system CPU time
 of this process and of its worker processes (from /proc), page faults included (system time), so other jobs on
 the machine inflate wall time but much less the CPU time; wall-clock samples/s, the load average and the page
-faults per sample are printed next to it, and the ratio of each round (ours / Ultralytics' measurement next to it)
+faults per sample are printed next to it, and the ratio of each round (ours / Ultralytics' in the same round)
 with the range. OpenCV and torch run single-threaded on both sides. The decoded-image memory is measured with
 ``--workers 0``: our per-process cache (the batch's images) and Ultralytics' buffer of recent images
 (``dataset.ims``), at their largest.
@@ -197,6 +198,7 @@ def main(argv=None) -> int:
                         help='samples per measurement at least (rounded up to whole epochs of each side)')
     parser.add_argument('--warmup', type=int, default=6, help='epochs of each side before its first measurement')
     parser.add_argument('--rounds', type=int, default=5)
+    parser.add_argument('--chunks', type=int, default=4, help='turns of each side per round')
     args = parser.parse_args(argv)
     os.environ.setdefault('YOLO_OFFLINE', '1')
     os.environ.setdefault('YOLO_VERBOSE', 'False')
@@ -209,8 +211,8 @@ def main(argv=None) -> int:
     yaml = _dataset(Path(args.data), tmp / 'data', args.copies)
     n_images = 8 * args.copies
     print(f'{n_images} images ({args.copies} copies of the 8 coco8-pose images), {args.imgsz} px, batch {args.batch}, '
-          f'>= {args.samples} samples (whole epochs) per measurement after {args.warmup} epochs, {args.rounds} '
-          'alternated rounds, cv2/torch single-threaded')
+          f'{args.rounds} rounds of >= {args.samples} samples per side in {args.chunks} alternated turns of whole '
+          f'epochs, after {args.warmup} warm-up epochs; cv2/torch single-threaded')
     for workers in args.workers:
         sides = [build_ours(yaml, args.imgsz, args.batch, workers),
                  build_ultralytics(yaml, args.imgsz, args.batch, workers)]
@@ -222,9 +224,14 @@ def main(argv=None) -> int:
         for side in sides:
             side.epochs(args.warmup)  # caches / buffers full in every worker, workers started
         for r in range(args.rounds):
-            for side in (sides if r % 2 == 0 else sides[::-1]):
-                per_epoch = len(side.loader) * args.batch
-                runs[side.name].append(side.measure(max(1, -(-args.samples // per_epoch))))
+            parts = {s.name: [] for s in sides}
+            for c in range(args.chunks):  # the sides take turns within a round, so a slow spell hits both
+                for side in (sides if (r + c) % 2 == 0 else sides[::-1]):
+                    per_epoch = len(side.loader) * args.batch
+                    parts[side.name].append(side.measure(max(1, -(-args.samples // (args.chunks * per_epoch)))))
+            for name, ms in parts.items():
+                runs[name].append({k: (sum(m[k] for m in ms) if k != 'load' else statistics.mean(m[k] for m in ms))
+                                   for k in ms[0]})
         where = 'main process' if workers == 0 else f'{workers} persistent workers'
         print(f'\n{where}:')
         print(f'  {"":<12} {"samples/CPU-s":>14} {"samples/s wall":>15} {"load avg":>9}   per round (samples/CPU-s)')
