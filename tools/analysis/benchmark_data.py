@@ -2,8 +2,8 @@
 # Copyright (c) yolopose_mm contributors. Licensed under the Apache License 2.0.
 """Training data pipeline throughput per CPU core, ours vs Ultralytics' own (a benchmark, not a test).
 
-    python tools/analysis/benchmark_data.py [--imgsz 640] [--batch 8] [--workers 0 2] [--copies 4] [--rounds 5] [--chunks 4]
-        [--samples 800] [--warmup 6]
+    python tools/analysis/benchmark_data.py [--imgsz 640] [--batch 8] [--workers 0 2] [--copies 4] [--rounds 5]
+        [--chunks 4] [--samples 800] [--warmup 6]
 
 Both pipelines read the same images (``--copies N`` distinct copies of each of the 8 coco8-pose images; the default
 4 gives 32 images, 4 batches: Ultralytics runs a loader of a single batch in-process, whatever ``workers`` says; a
