@@ -4,7 +4,6 @@ through every step, and the semantics mmpose's Mosaic + BottomupRandomAffine got
 from __future__ import annotations
 
 import random
-import shutil
 
 import numpy as np
 import pytest
@@ -16,14 +15,6 @@ from yolopose_mm.datasets.transforms import (YOLOHSVRandomAug, YOLOLoadImage, YO
                                              YOLORandomFlip)
 
 FLIP = [0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15]
-
-
-def _writable_coco8(data_dir, tmp_path):
-    root = tmp_path / 'coco8-pose'
-    shutil.copytree(data_dir / 'coco8-pose', root)  # Ultralytics writes a label cache next to the labels
-    for path in root.rglob('*'):
-        path.chmod(0o755 if path.is_dir() else 0o644)
-    return root
 
 
 def _ultralytics_train_dataset(root, imgsz):
@@ -41,13 +32,13 @@ def _xyxy(instances):
 
 
 @pytest.mark.parametrize('mosaic', [True, False], ids=['mosaic', 'no-mosaic'])
-def test_same_sample_as_ultralytics_for_the_same_draws(data_dir, ultralytics, tmp_path, mosaic):
+def test_same_sample_as_ultralytics_for_the_same_draws(coco8_copy, ultralytics, tmp_path, mosaic):
     """Our load + mosaic + affine + HSV + flip equal Ultralytics' Mosaic + RandomPerspective + RandomHSV + RandomFlip
     pixel for pixel, with the same boxes and keypoints, when both draw from the same random state."""
     from ultralytics.data.augment import Mosaic, RandomFlip, RandomHSV, RandomPerspective
     init_default_scope('mmpose')
     imgsz = 320
-    root = _writable_coco8(data_dir, tmp_path)
+    root = coco8_copy  # Ultralytics writes a label cache next to the labels
     ref_ds = _ultralytics_train_dataset(root, imgsz)
     ours_ds = YOLOPoseDataset(str(root / 'coco8-pose.yaml'), split='train', metainfo='coco',
                               cache_dir=str(tmp_path / 'labels'))
