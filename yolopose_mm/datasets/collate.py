@@ -10,6 +10,7 @@ from mmengine.registry import FUNCTIONS
 from mmengine.structures import InstanceData
 from torch.utils.data import default_collate
 
+from .batch_buffer_pool import LeasedBatch, worker_pool
 from .image_batch import batch_of_slots
 
 
@@ -81,11 +82,14 @@ def yolo_pose_collate(data_batch: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
       (their labels become :class:`JoinedLabels`, which leave a worker inside the batch's pickle).
 
     A worker then hands over one shared-memory tensor per batch (the images) instead of about six per sample (each
-    costs a shared-memory file and a descriptor passed between processes). Values are unchanged.
+    costs a shared-memory file and a descriptor passed between processes); when that tensor is a buffer of the
+    worker's pool, the batch is a :class:`~.batch_buffer_pool.LeasedBatch` (a dict), which arrives in the main
+    process as a plain dict and returns the buffer to the worker once it is freed there. Values are unchanged.
     """
     if not data_batch or not all(isinstance(d, dict) and 'inputs' in d and 'data_samples' in d for d in data_batch):
         return pseudo_collate(data_batch)
     inputs = [d['inputs'] for d in data_batch]
+    lease = None
     samples = [d['data_samples'] for d in data_batch]
     if all(isinstance(x, torch.Tensor) and x.dim() == 3 and x.shape == inputs[0].shape and x.dtype == inputs[0].dtype
            for x in inputs):
@@ -93,6 +97,8 @@ def yolo_pose_collate(data_batch: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
         batch = batch_of_slots(inputs)
         if batch is not None:  # the images were written into one batch tensor already
             inputs = batch
+            pool = worker_pool()
+            lease = pool.lease_of(batch.untyped_storage()) if pool is not None else None
         elif all(x.is_contiguous() for x in hwc):  # (C, H, W) views of (H, W, C) images: stack those, no transpose
             inputs = default_collate(hwc).permute(0, 3, 1, 2)
         else:
@@ -118,4 +124,7 @@ def yolo_pose_collate(data_batch: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
     out = pseudo_collate([{k: v for k, v in d.items() if k not in ('inputs', 'data_samples')} for d in data_batch])
     out = dict(out) if isinstance(out, dict) else {}
     out.update(inputs=inputs, data_samples=samples)
+    if lease is not None:  # the batch tensor is a worker's pooled buffer: the main process gives it back when freed
+        worker_pool().attach(lease)
+        return LeasedBatch(out, lease)
     return out

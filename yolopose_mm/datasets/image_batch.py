@@ -6,7 +6,9 @@ every image was written once by the last transform, then copied into a freshly a
 tensor (whose pages the kernel has to fault in one by one). With an :class:`ImageBatch` the last transforms that
 produce an image (``YOLOHSVRandomAug``, ``YOLORandomFlip``, else ``YOLOPackPoseInputs``) write straight into the
 sample's slot of the batch tensor, and ``yolo_pose_collate`` hands that tensor on as it is: one write per image,
-no second buffer. Values are unchanged: the same OpenCV calls, only their destination differs.
+no second buffer. Values are unchanged: the same OpenCV calls, only their destination differs. In a worker the
+batch tensor is a buffer of the worker's :class:`~.batch_buffer_pool.BatchBufferPool`, reused once the main process
+has freed it (no fresh shared memory per batch).
 """
 from __future__ import annotations
 
@@ -14,7 +16,8 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
-from torch.utils.data import get_worker_info
+
+from .batch_buffer_pool import local_pool, worker_pool
 
 
 class ImageBatch:
@@ -43,11 +46,11 @@ class ImageBatch:
             return None
         if self.tensor is None:
             numel = self.size * int(np.prod(shape))
-            if get_worker_info() is not None:  # what torch's default_collate does in a worker
-                storage = torch.UntypedStorage._new_shared(numel)
-                self.tensor = torch.empty(0, dtype=torch.uint8).set_(storage, 0, (self.size, *shape))
-            else:
-                self.tensor = torch.empty((self.size, *shape), dtype=torch.uint8)
+            pool = worker_pool()
+            # shared memory in a worker (as torch's default_collate allocates there), plain memory otherwise;
+            # both from a pool, reused once free (fresh memory costs a page fault per 4 kB on the first write)
+            storage = pool.acquire(numel)[0] if pool is not None else local_pool().acquire(numel)
+            self.tensor = torch.empty(0, dtype=torch.uint8).set_(storage, 0, (self.size, *shape))
             self._arrays = list(self.tensor.numpy())
         arr = self._arrays[index]
         return arr if arr.shape == tuple(shape) else None
