@@ -104,6 +104,24 @@ def test_hsv_changes_colours_but_not_shape():
         YOLOHSVRandomAug(hgain=2.0)
 
 
+
+@pytest.mark.parametrize('shape', [(640, 640), (384, 640), (640, 608), (333, 500), (512, 509), (1280, 1280)])
+def test_hsv_in_stripes_equals_one_pass(shape, monkeypatch):
+    """Stripes of rows give the pixels of converting the whole image at once (OpenCV converts row by row; its
+    scalar loop for a row's last pixels gives other HSV -> BGR values than its vector loop, so a cut inside a row
+    would show)."""
+    from yolopose_mm.datasets.transforms import color
+    rng = np.random.default_rng(1)
+    img = rng.integers(0, 256, (*shape, 3), dtype=np.uint8)
+    np.random.seed(3)
+    striped = YOLOHSVRandomAug()(dict(img=img.copy()))['img']
+    if shape in ((640, 640), (512, 509), (1280, 1280)):
+        assert color.stripe_rows(*shape) < shape[0]  # these are cut
+    monkeypatch.setattr(color, 'STRIPE_PIXELS', 1 << 30)  # one stripe: the whole image
+    np.random.seed(3)
+    whole = YOLOHSVRandomAug()(dict(img=img.copy()))['img']
+    assert color.stripe_rows(*shape) == shape[0] and np.array_equal(striped, whole)
+
 def test_flip_without_flip_idx_is_skipped_with_a_warning():
     results = dict(img=np.zeros((8, 8, 3), np.uint8), img_shape=(8, 8), keypoints=np.ones((1, 3, 2), np.float32),
                    keypoints_visible=np.ones((1, 3), np.float32), bbox=np.array([[1, 1, 3, 3]], np.float32),

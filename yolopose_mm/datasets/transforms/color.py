@@ -20,7 +20,8 @@ class YOLOHSVRandomAug(BaseTransform):
     random gains in [1 - g, 1 + g], as the YOLO training recipe does (Ultralytics >= 8.3.79: an additive hue shift,
     and saturation 0 stays 0); a look-up table per channel between two colour conversions, in scratch buffers
     kept between samples (OpenCV's 3-channel ``LUT`` takes about three times as long as three 1-channel ones, and
-    fresh buffers cost page faults). The result goes into the sample's ``img_slot`` of the batch when there is one.
+    fresh buffers cost page faults), in stripes of rows (:func:`stripe_rows`) so that the intermediate images stay
+    in the core's cache. The result goes into the sample's ``img_slot`` of the batch when there is one.
 
     Args:
         hgain: hue gain amplitude (YOLO default 0.015).
@@ -45,23 +46,31 @@ class YOLOHSVRandomAug(BaseTransform):
         if img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] != 3:
             raise ValueError(f'YOLOHSVRandomAug needs a BGR uint8 image, got {img.dtype} {img.shape}')
         table = self.table()[0]
-        hsv, planes = self._buffers(img.shape)
-        hsv = cv2.cvtColor(img, cv2.COLOR_BGR2HSV, dst=hsv)
-        planes = [cv2.LUT(p, np.ascontiguousarray(table[:, c]), dst=p) for c, p in enumerate(cv2.split(hsv, planes))]
-        hsv = cv2.merge(planes, hsv)
+        luts = [np.ascontiguousarray(table[:, c]) for c in range(3)]
         slot = results.get('img_slot')
         dst = slot.out(img) if slot is not None else None
-        results['img'] = cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR, dst=dst)
+        if dst is None:
+            dst = np.empty_like(img)
+        rows = stripe_rows(img.shape[0], img.shape[1])
+        hsv, planes = self._buffers((rows, *img.shape[1:]))
+        for y in range(0, img.shape[0], rows):  # a stripe's intermediates stay in the core's cache
+            src, out = img[y:y + rows], dst[y:y + rows]
+            n = len(src)
+            part = cv2.cvtColor(src, cv2.COLOR_BGR2HSV, dst=hsv[:n])
+            parts = [cv2.LUT(p, lut, dst=p) for lut, p in zip(luts, cv2.split(part, [p[:n] for p in planes]))]
+            cv2.cvtColor(cv2.merge(parts, part), cv2.COLOR_HSV2BGR, dst=out)
+        results['img'] = dst
         return results
 
     def _buffers(self, shape) -> tuple:
-        """This thread's (H, W, 3) HSV image and three (H, W) planes for images of ``shape``."""
+        """This thread's (h, W, 3) HSV stripe and three (h, W) planes for stripes of ``shape``."""
         scratch = self._scratch
         if getattr(scratch, 'shape', None) != shape:
             scratch.hsv = np.empty(shape, np.uint8)
             scratch.planes = [np.empty(shape[:2], np.uint8) for _ in range(3)]
             scratch.shape = shape
         return scratch.hsv, scratch.planes
+
 
     def table(self) -> np.ndarray:
         """Draw the three gains from numpy's global RNG and return the (1, 256, 3) uint8 HSV look-up table."""
@@ -85,3 +94,16 @@ class YOLOHSVRandomAug(BaseTransform):
     def __repr__(self) -> str:
         h, s, v = self.gains
         return f'{type(self).__name__}(hgain={h}, sgain={s}, vgain={v})'
+
+
+STRIPE_PIXELS = 1 << 17  # about 0.4 MB per 3-channel buffer: a stripe's four buffers fit a 2 MB L2 cache
+
+
+def stripe_rows(h: int, w: int) -> int:
+    """Rows per stripe of an h x w image for :class:`YOLOHSVRandomAug` (the whole image when it is small).
+
+    Stripes are whole rows: OpenCV converts colours row by row, each row's pixels in vector steps and the last few
+    in a scalar loop, whose 8-bit HSV -> BGR values differ by 1 in some channels; a cut inside a row would change
+    the pixels at the cut, a cut between rows changes nothing."""
+    rows = max(1, STRIPE_PIXELS // max(w, 1))
+    return h if rows >= h else rows
