@@ -114,7 +114,7 @@ class LocalBufferPool:
 
     def acquire(self, nbytes: int) -> torch.UntypedStorage:
         """A storage of ``nbytes`` bytes that nothing else holds (pooled when there is room)."""
-        free = [i for i, s in enumerate(self._storages) if s is None or torch._C._storage_Use_Count(s._cdata) == 1]
+        free = [i for i, s in enumerate(self._storages) if s is None or _held_only_by_pool(s)]
         index = next((i for i in free if self._storages[i] is not None and self._storages[i].nbytes() == nbytes),
                      None)
         if index is not None:
@@ -128,6 +128,13 @@ class LocalBufferPool:
             self._storages[index] = storage
             self.counts['allocated'] += 1
         return storage
+
+
+def _held_only_by_pool(storage: torch.UntypedStorage) -> bool:
+    """Whether the pool's reference is the storage's only one (torch's storage use count; False, so never reused,
+    where this torch has no such count)."""
+    count = getattr(torch._C, '_storage_Use_Count', None)
+    return count is not None and count(storage._cdata) == 1
 
 
 _pools: Dict[str, Any] = {'pid': None, 'worker': None, 'local': None}
