@@ -104,7 +104,6 @@ def test_hsv_changes_colours_but_not_shape():
         YOLOHSVRandomAug(hgain=2.0)
 
 
-
 @pytest.mark.parametrize('shape', [(640, 640), (384, 640), (640, 608), (333, 500), (512, 509), (1280, 1280)])
 def test_hsv_in_stripes_equals_one_pass(shape, monkeypatch):
     """Stripes of rows give the pixels of converting the whole image at once (OpenCV converts row by row; its
@@ -121,6 +120,7 @@ def test_hsv_in_stripes_equals_one_pass(shape, monkeypatch):
     np.random.seed(3)
     whole = YOLOHSVRandomAug()(dict(img=img.copy()))['img']
     assert color.stripe_rows(*shape) == shape[0] and np.array_equal(striped, whole)
+
 
 def test_flip_without_flip_idx_is_skipped_with_a_warning():
     results = dict(img=np.zeros((8, 8, 3), np.uint8), img_shape=(8, 8), keypoints=np.ones((1, 3, 2), np.float32),

@@ -42,7 +42,30 @@ class BufferLease(NamedTuple):
     index: int
 
 
-class BatchBufferPool:
+class _Pool:
+    """What both pools share: up to ``capacity`` buffers, and which place a new batch's buffer takes."""
+
+    def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
+        if int(capacity) < 1:
+            raise ValueError(f'{type(self).__name__}: capacity must be >= 1, got {capacity}')
+        self.capacity = int(capacity)
+        self._storages: List[Optional[torch.UntypedStorage]] = [None] * self.capacity
+        self.counts: Dict[str, int] = dict(reused=0, allocated=0, unpooled=0)
+
+    def _place(self, free: List[int], nbytes: int) -> Tuple[Optional[int], bool]:
+        """(place, reused) among the ``free`` places: a buffer of ``nbytes`` there (reused), else an empty place or
+        a free buffer of another size (to be replaced), else None (all lent: a buffer outside the pool)."""
+        index = next((i for i in free if self._storages[i] is not None and self._storages[i].nbytes() == nbytes),
+                     None)
+        if index is not None:
+            self.counts['reused'] += 1
+            return index, True
+        index = next((i for i in free if self._storages[i] is None), free[0] if free else None)
+        self.counts['unpooled' if index is None else 'allocated'] += 1
+        return index, False
+
+
+class BatchBufferPool(_Pool):
     """Up to ``capacity`` shared-memory buffers of one worker process, lent to one batch at a time each.
 
     Args:
@@ -50,14 +73,11 @@ class BatchBufferPool:
     """
 
     def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
-        if int(capacity) < 1:
-            raise ValueError(f'BatchBufferPool: capacity must be >= 1, got {capacity}')
-        self.capacity = int(capacity)
+        super().__init__(capacity)
         self.flags = torch.zeros(self.capacity, dtype=torch.uint8).share_memory_()  # 1: lent out
         self._flags = self.flags.numpy()
-        self._storages: List[Optional[torch.UntypedStorage]] = [None] * self.capacity
         self._attached = [False] * self.capacity
-        self.counts: Dict[str, int] = dict(reused=0, allocated=0, unpooled=0, dropped=0)
+        self.counts['dropped'] = 0
 
     def acquire(self, nbytes: int) -> Tuple[torch.UntypedStorage, Optional[BufferLease]]:
         """A shared-memory storage of ``nbytes`` bytes and its lease (None: a fresh buffer outside the pool)."""
@@ -66,18 +86,11 @@ class BatchBufferPool:
                 self._storages[i] = None
                 self._flags[i] = 0
                 self.counts['dropped'] += 1
-        free = [i for i in range(self.capacity) if not self._flags[i]]
-        index = next((i for i in free if self._storages[i] is not None and self._storages[i].nbytes() == nbytes),
-                     None)
-        if index is not None:
-            self.counts['reused'] += 1
-        else:
-            index = next((i for i in free if self._storages[i] is None), free[0] if free else None)
-            if index is None:
-                self.counts['unpooled'] += 1
-                return torch.UntypedStorage._new_shared(nbytes), None
+        index, reused = self._place([i for i in range(self.capacity) if not self._flags[i]], nbytes)
+        if index is None:
+            return torch.UntypedStorage._new_shared(nbytes), None
+        if not reused:
             self._storages[index] = torch.UntypedStorage._new_shared(nbytes)
-            self.counts['allocated'] += 1
         self._flags[index] = 1
         self._attached[index] = False
         return self._storages[index], BufferLease(self.flags, index)
@@ -96,7 +109,7 @@ class BatchBufferPool:
         self._attached[lease.index] = True
 
 
-class LocalBufferPool:
+class LocalBufferPool(_Pool):
     """Up to ``capacity`` batch buffers of a process that loads its own batches (``num_workers=0``), each reused
     once nothing but the pool holds it (no tensor, view or numpy array on it is left): fresh memory of a batch's
     size is page-faulted in anew on every allocation, 9.8 MB for 8 640-px images.
@@ -105,29 +118,15 @@ class LocalBufferPool:
         capacity: Number of pooled buffers (>= 1).
     """
 
-    def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
-        if int(capacity) < 1:
-            raise ValueError(f'LocalBufferPool: capacity must be >= 1, got {capacity}')
-        self.capacity = int(capacity)
-        self._storages: List[Optional[torch.UntypedStorage]] = [None] * self.capacity
-        self.counts: Dict[str, int] = dict(reused=0, allocated=0, unpooled=0)
-
     def acquire(self, nbytes: int) -> torch.UntypedStorage:
         """A storage of ``nbytes`` bytes that nothing else holds (pooled when there is room)."""
-        free = [i for i, s in enumerate(self._storages) if s is None or _held_only_by_pool(s)]
-        index = next((i for i in free if self._storages[i] is not None and self._storages[i].nbytes() == nbytes),
-                     None)
-        if index is not None:
-            self.counts['reused'] += 1
-            return self._storages[index]
-        index = next((i for i in free if self._storages[i] is None), free[0] if free else None)
-        storage = torch.UntypedStorage(nbytes)
+        index, reused = self._place(
+            [i for i, s in enumerate(self._storages) if s is None or _held_only_by_pool(s)], nbytes)
         if index is None:
-            self.counts['unpooled'] += 1
-        else:
-            self._storages[index] = storage
-            self.counts['allocated'] += 1
-        return storage
+            return torch.UntypedStorage(nbytes)
+        if not reused:
+            self._storages[index] = torch.UntypedStorage(nbytes)
+        return self._storages[index]
 
 
 def _held_only_by_pool(storage: torch.UntypedStorage) -> bool:

@@ -89,7 +89,7 @@ def yolo_pose_collate(data_batch: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
     if not data_batch or not all(isinstance(d, dict) and 'inputs' in d and 'data_samples' in d for d in data_batch):
         return pseudo_collate(data_batch)
     inputs = [d['inputs'] for d in data_batch]
-    lease = None
+    pool, lease = worker_pool(), None
     samples = [d['data_samples'] for d in data_batch]
     if all(isinstance(x, torch.Tensor) and x.dim() == 3 and x.shape == inputs[0].shape and x.dtype == inputs[0].dtype
            for x in inputs):
@@ -97,7 +97,6 @@ def yolo_pose_collate(data_batch: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
         batch = batch_of_slots(inputs)
         if batch is not None:  # the images were written into one batch tensor already
             inputs = batch
-            pool = worker_pool()
             lease = pool.lease_of(batch.untyped_storage()) if pool is not None else None
         elif all(x.is_contiguous() for x in hwc):  # (C, H, W) views of (H, W, C) images: stack those, no transpose
             inputs = default_collate(hwc).permute(0, 3, 1, 2)
@@ -125,6 +124,6 @@ def yolo_pose_collate(data_batch: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
     out = dict(out) if isinstance(out, dict) else {}
     out.update(inputs=inputs, data_samples=samples)
     if lease is not None:  # the batch tensor is a worker's pooled buffer: the main process gives it back when freed
-        worker_pool().attach(lease)
+        pool.attach(lease)
         return LeasedBatch(out, lease)
     return out

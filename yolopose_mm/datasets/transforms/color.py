@@ -71,7 +71,6 @@ class YOLOHSVRandomAug(BaseTransform):
             scratch.shape = shape
         return scratch.hsv, scratch.planes
 
-
     def table(self) -> np.ndarray:
         """Draw the three gains from numpy's global RNG and return the (1, 256, 3) uint8 HSV look-up table."""
         r = np.random.uniform(-1.0, 1.0, 3) * self.gains
