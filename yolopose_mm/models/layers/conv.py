@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import math
+from typing import Optional
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from .onednn_conv import OneDNNConv
 
 # BatchNorm settings used by the Ultralytics YOLO family (PyTorch defaults are eps 1e-5, momentum 0.1).
 BN_EPS = 1e-3
@@ -19,7 +22,10 @@ class ConvBNAct(nn.Module):
     Padding keeps the spatial size for stride 1 ("same" padding, ``kernel_size // 2`` times dilation).
     After :func:`~yolopose_mm.apis.optimize.fold_batchnorm` (``bn_folded``) the forward calls the functional
     convolution and SiLU directly: the same two ops without three submodule calls per layer, a fixed Python
-    cost of 1-3% of a nano model's CPU forward.
+    cost of 1-3% of a nano model's CPU forward. After :func:`~yolopose_mm.apis.optimize.prepack_convolutions`
+    (``onednn``) a float32 CPU inference call runs convolution and SiLU as one oneDNN call with a prepacked
+    weight (:class:`~.onednn_conv.OneDNNConv`); anything else (gradients, autocast, tracing, another device)
+    takes the functional path.
 
     Args:
         in_channels: Input channels C_in.
@@ -51,14 +57,19 @@ class ConvBNAct(nn.Module):
         self.act = nn.SiLU(inplace=True) if act else nn.Identity()
         self.use_act = bool(act)
         self.bn_folded = False  # set by fold_batchnorm once ``bn`` is folded into ``conv``
+        self.onednn: Optional[OneDNNConv] = None  # set by prepack_convolutions (needs bn_folded)
 
     def __setstate__(self, state):
         super().__setstate__(state)
         self.__dict__.setdefault('use_act', not isinstance(self.act, nn.Identity))  # pickled before these existed
         self.__dict__.setdefault('bn_folded', False)
+        self.__dict__.setdefault('onednn', None)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.bn_folded:
+            fast = self.onednn
+            if fast is not None and fast.applies(x) and fast.conv is self.conv:
+                return fast(x)
             c = self.conv
             x = F.conv2d(x, c.weight, c.bias, c.stride, c.padding, c.dilation, c.groups)
             return F.silu(x, inplace=True) if self.use_act else x
