@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import platform
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -155,6 +159,26 @@ def test_optimize_for_inference_same_outputs(tiny_model):
     ref, out = _raw(tiny_model, x), _raw(fast, x)
     assert ref.abs().max() > 0.1  # not a vacuous comparison
     torch.testing.assert_close(out, ref, atol=1e-3, rtol=1e-4)
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != 'glibc', reason='glibc malloc settings')
+def test_optimize_for_inference_keeps_freed_memory_for_a_cpu_model():
+    code = ('import ctypes, sys\n'
+            'from yolopose_mm.apis import optimize_for_inference\n'
+            'from yolopose_mm.models.layers import ConvBNAct\n'
+            'optimize_for_inference(ConvBNAct(4, 8, 3).eval(), retain_memory=sys.argv[1] == "1")\n'
+            'libc = ctypes.CDLL("libc.so.6")\n'
+            'libc.malloc.restype, libc.free.argtypes = ctypes.c_void_p, (ctypes.c_void_p,)\n'
+            'class Info(ctypes.Structure):\n'
+            '    _fields_ = [(f"f{i}", ctypes.c_size_t) for i in range(10)]\n'
+            'libc.mallinfo2.restype = Info\n'
+            'libc.free(libc.malloc(16 << 20))\n'
+            'print(libc.mallinfo2().f8 >= 16 << 20)\n')  # fordblks: free bytes kept in the heap
+    env = {k: v for k, v in os.environ.items() if k != 'YOLOPOSE_RETAIN_MEMORY'}
+    run = [sys.executable, '-c', code]
+    kept = subprocess.run(run + ['1'], capture_output=True, text=True, env=env, check=True).stdout.split()
+    given_back = subprocess.run(run + ['0'], capture_output=True, text=True, env=env, check=True).stdout.split()
+    assert kept[-1] == 'True' and given_back[-1] == 'False'
 
 
 def test_fold_batchnorm_refuses_training_mode(tiny_model):

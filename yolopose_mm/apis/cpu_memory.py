@@ -7,8 +7,9 @@ trimming; either way the next frame's block of the same size page-faults in agai
 page, one thread at a time). On the 2-core machine of the README that cost about a quarter of the time per
 frame with 2 torch threads and batches of 4. :func:`retain_freed_memory` raises glibc's mmap and trim
 thresholds (``mallopt``) so freed blocks stay in the heap for reuse: the process keeps its peak heap size
-instead of giving memory back. It changes the whole process, once; :func:`yolopose_mm.apis.track` calls it for a
-model on the CPU unless ``YOLOPOSE_RETAIN_MEMORY=0`` is set. Other C libraries (musl, macOS, Windows): nothing
+instead of giving memory back. It changes the whole process, once; :func:`yolopose_mm.apis.track` and
+:func:`yolopose_mm.apis.optimize_for_inference` (so ``init_model(optimize=True)``) call it for a model on the CPU
+unless ``YOLOPOSE_RETAIN_MEMORY=0`` is set. Other C libraries (musl, macOS, Windows): nothing
 happens.
 """
 from __future__ import annotations
@@ -52,4 +53,9 @@ def retain_freed_memory() -> bool:
     return _state['applied']
 
 
-__all__ = ['retain_freed_memory']
+def freed_memory_retained() -> bool:
+    """Whether :func:`retain_freed_memory` has changed this process's malloc settings."""
+    return _state['applied']
+
+
+__all__ = ['retain_freed_memory', 'freed_memory_retained']

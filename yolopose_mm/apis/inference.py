@@ -47,7 +47,8 @@ def init_model(config_or_checkpoint: Union[str, os.PathLike, Config], checkpoint
         checkpoint: weights to load when the first argument is a config.
         device: torch device string; default 'cuda:0' where a GPU exists, else 'cpu'.
         cfg_options: config overrides (``--cfg-options`` style dict).
-        optimize: fold BatchNorm into the convolutions and use channels-last weights
+        optimize: fold BatchNorm into the convolutions, prepack them as oneDNN convolutions with fused SiLU for
+            float32 CPU inference and use channels-last weights
             (:func:`~yolopose_mm.apis.optimize.optimize_for_inference`): same predictions up to float rounding,
             faster, but the returned model is for inference only (its ``state_dict`` has no BatchNorm entries:
             do not train it or save it as a checkpoint). The demo uses it; off by default.

@@ -1,6 +1,6 @@
 # Copyright (c) yolopose_mm contributors. Licensed under the Apache License 2.0.
-"""Inference-only speed-ups of a built pose estimator: BatchNorm folding, prepacked oneDNN convolutions and
-channels-last memory."""
+"""Inference-only speed-ups of a built pose estimator: BatchNorm folding, prepacked oneDNN convolutions,
+channels-last memory and (on the CPU) freed heap memory kept for the next forward."""
 from __future__ import annotations
 
 import torch
@@ -9,6 +9,7 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from ..models.layers.conv import ConvBNAct
 from ..models.layers.onednn_conv import OneDNNConv, onednn_available
+from .cpu_memory import retain_freed_memory
 
 
 def fold_batchnorm(model: nn.Module) -> int:
@@ -68,7 +69,7 @@ def prepack_convolutions(model: nn.Module) -> int:
 
 
 def optimize_for_inference(model: nn.Module, fold_bn: bool = True, channels_last: bool = True,
-                           prepack: bool = True) -> nn.Module:
+                           prepack: bool = True, retain_memory: bool = True) -> nn.Module:
     """Make an eval-mode pose estimator faster for prediction, in place.
 
     Args:
@@ -77,7 +78,11 @@ def optimize_for_inference(model: nn.Module, fold_bn: bool = True, channels_last
         channels_last: Store convolution weights channels-last (NHWC), which oneDNN (CPU) and cuDNN run faster;
             the network's outputs are the same up to float rounding.
         prepack: With ``fold_bn``, run the folded layers' float32 CPU inference as prepacked oneDNN convolutions
-            with fused SiLU (:func:`prepack_convolutions`; 5% of a nano model's CPU forward).
+            with fused SiLU (:func:`prepack_convolutions`; 2-4% of a nano model's CPU forward).
+        retain_memory: For a model on the CPU, keep glibc's freed heap memory in the process
+            (:func:`~yolopose_mm.apis.cpu_memory.retain_freed_memory`, as tracking does): without it the largest
+            feature maps were page-faulted in anew at every forward (YOLO26-n at 640: 3,100-4,500 faults and ~10%
+            of the forward). Process-wide and once; ``YOLOPOSE_RETAIN_MEMORY=0`` turns it off everywhere.
 
     Returns:
         ``model`` itself, with ``yolopose_inference_optimized`` set to True.
@@ -88,5 +93,7 @@ def optimize_for_inference(model: nn.Module, fold_bn: bool = True, channels_last
             prepack_convolutions(model)
     if channels_last:
         model.to(memory_format=torch.channels_last)
+    if retain_memory and all(p.device.type == 'cpu' for p in model.parameters()):
+        retain_freed_memory()
     model.yolopose_inference_optimized = True
     return model
