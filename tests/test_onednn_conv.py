@@ -184,3 +184,15 @@ def test_unsupported_convolution_is_refused():
         OneDNNConv(torch.nn.Conv2d(4, 4, 3, padding='same'), act=True)
     with pytest.raises(ValueError, match='numeric zero padding'):
         OneDNNConv(torch.nn.Conv2d(4, 4, 3, padding=1, padding_mode='reflect'), act=False)
+
+
+def test_torch_export_and_compile_see_plain_convolutions():
+    plain, packed = _pair(lambda: ConvBNAct(16, 32, 3))
+    x = torch.randn(1, 16, 40, 48, generator=torch.Generator().manual_seed(7))
+    with torch.no_grad():
+        exported = torch.export.export(packed, (x,))
+        targets = {str(n.target) for n in exported.graph.nodes if n.op == 'call_function'}
+        assert targets and not any('mkldnn' in t for t in targets), targets
+        assert _rel(exported.module()(x), plain(x)) < 1e-6
+        compiled = torch.compile(packed, backend='eager')
+        assert _rel(compiled(x), plain(x)) < 1e-6
