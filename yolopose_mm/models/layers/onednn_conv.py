@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Optional, Tuple
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 
@@ -85,15 +84,16 @@ class OneDNNConv:
         map F.conv2d would hand to oneDNN)."""
         return (x.dtype is _float32 and x.is_cpu and not _grad_enabled() and not _tracing()
                 and not _autocast_enabled('cpu') and not _compiling()
-                and (self._any_size or x.numel() > self.NATIVE_MAX_NUMEL))
+                and (self._any_size or x.numel() > self.NATIVE_MAX_NUMEL) and not self._inference_weights())
+
+    def _inference_weights(self) -> bool:
+        # made under torch.inference_mode (e.g. deep-copied there): no version counter shows in-place changes
+        b = self.conv.bias
+        return self.conv.weight.is_inference() or (b is not None and b.is_inference())
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         """The convolution (+ SiLU) of ``x``; call only where :meth:`applies` holds."""
         w, b = self.conv.weight, self.conv.bias
-        if w.is_inference() or (b is not None and b.is_inference()):
-            # made under torch.inference_mode (e.g. deep-copied there): no version counter shows in-place changes
-            out = F.conv2d(x, w, b, self.conv.stride, self.conv.padding, self.conv.dilation, self.conv.groups)
-            return F.silu(out, inplace=True) if self.act else out
         key = (w.data_ptr(), w._version) if b is None else (w.data_ptr(), w._version, b.data_ptr(), b._version)
         if key != self._key:
             self._packed = torch.ops.mkldnn._reorder_convolution_weight(w.detach(), *self._geometry, list(x.shape))
